@@ -1,0 +1,90 @@
+"""Unit of work: one transaction, the events it writes, and their publication after commit.
+
+Services record events with `emit()`; `commit()` writes them to the `events` table in the same
+transaction as the change (the outbox), commits, and only then hands them to the publisher. A crash
+between commit and publish loses nothing: the relay republishes committed events from the table.
+
+Event ids must become visible in id order, or a reader asking for `after=N` could step over an event
+whose transaction commits late. On PostgreSQL a transaction-scoped advisory lock serialises the short
+"insert events, commit" tail of writing transactions; SQLite serialises writers anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.adapters.db.engine import Database
+from hub.adapters.db.models import Event
+from hub.adapters.db.types import utcnow
+
+Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+
+#: Arbitrary constant naming the outbox lock.
+OUTBOX_LOCK = 0x5B0A4D
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, publisher: Publisher | None = None) -> None:
+        self._db = db
+        self._publisher = publisher
+        self._pending: list[Event] = []
+        self.committed: list[Event] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._db.session()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # close() rolls back whatever was not committed without expiring loaded objects, so views can
+        # still be rendered from them after the block.
+        session = self.session
+        self._pending = []
+        try:
+            await session.close()
+        finally:
+            self._session = None
+
+    def emit(
+        self, type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]
+    ) -> Event:
+        """Record an event to be written with this transaction."""
+        event = Event(project_id=project_id, actor_id=actor_id, type=str(type_), payload=payload)
+        self._pending.append(event)
+        return event
+
+    async def commit(self) -> list[Event]:
+        """Write pending events, commit, then publish them. Returns the committed events."""
+        session = self.session
+        events = self._pending
+        self._pending = []
+        if events:
+            if not self._db.is_sqlite:
+                await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK})
+            now = utcnow()
+            for event in events:
+                event.created_at = now
+            session.add_all(events)
+            await session.flush()
+        await session.commit()
+        self.committed.extend(events)
+        if events and self._publisher is not None:
+            await self._publisher(events)
+        return events
+
+    async def rollback(self) -> None:
+        self._pending = []
+        await self.session.rollback()

@@ -1,0 +1,1 @@
+"""REST transport: parse, authenticate, call a service, render. No rules live here."""

@@ -1,0 +1,29 @@
+"""What handlers need from the request: the hub's context and the authenticated user."""
+
+from __future__ import annotations
+
+from quart import current_app, request
+
+from hub.context import HubContext
+from hub.domain.errors import Unauthenticated
+from hub.domain.identity import Actor
+from hub.services.auth import user_for_token
+
+
+def hub() -> HubContext:
+    context: HubContext = current_app.extensions["switchboard"]
+    return context
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send Authorization: Bearer <access_token>")
+    return token.strip()
+
+
+async def current_user() -> Actor:
+    """The user of the request's access token; 401 when it is missing, bad or expired."""
+    context = hub()
+    return await user_for_token(context.uow(), context.tokens, bearer_token())

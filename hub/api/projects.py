@@ -1,0 +1,106 @@
+"""/api/projects/*: projects, members, activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from hub.api.deps import current_user, hub
+from hub.api.schemas import (
+    EventList,
+    EventQuery,
+    MemberIn,
+    MemberList,
+    MemberOut,
+    MemberPatch,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+    ProjectPatch,
+)
+from hub.services import activity, projects
+
+bp = Blueprint("projects", __name__, url_prefix="/api/projects")
+
+
+@bp.get("")
+@validate_response(ProjectList)
+async def list_projects() -> dict[str, Any]:
+    """Projects the user belongs to, with their role in each."""
+    user = await current_user()
+    return {"items": await projects.list_projects(hub().uow(), user)}
+
+
+@bp.post("")
+@validate_request(ProjectIn)
+@validate_response(ProjectOut, 201)
+async def create_project(data: ProjectIn) -> tuple[dict[str, Any], int]:
+    """Create a project; you become its owner."""
+    user = await current_user()
+    return await projects.create_project(hub().uow(), user, data.key, data.name, data.description), 201
+
+
+@bp.get("/<int:project_id>")
+@validate_response(ProjectOut)
+async def get_project(project_id: int) -> dict[str, Any]:
+    user = await current_user()
+    return await projects.get_project(hub().uow(), user, project_id)
+
+
+@bp.patch("/<int:project_id>")
+@validate_request(ProjectPatch)
+@validate_response(ProjectOut)
+async def update_project(project_id: int, data: ProjectPatch) -> dict[str, Any]:
+    """Rename or describe a project (admins and owners)."""
+    user = await current_user()
+    return await projects.update_project(
+        hub().uow(), user, project_id, name=data.name, description=data.description
+    )
+
+
+@bp.get("/<int:project_id>/members")
+@validate_response(MemberList)
+async def list_members(project_id: int) -> dict[str, Any]:
+    user = await current_user()
+    return {"items": await projects.list_members(hub().uow(), user, project_id)}
+
+
+@bp.post("/<int:project_id>/members")
+@validate_request(MemberIn)
+@validate_response(MemberOut, 201)
+async def add_member(project_id: int, data: MemberIn) -> tuple[dict[str, Any], int]:
+    """Add a user by `user_id` or `email` with a role (admins and owners)."""
+    user = await current_user()
+    view = await projects.add_member(
+        hub().uow(), user, project_id, role=data.role, user_id=data.user_id, email=data.email
+    )
+    return view, 201
+
+
+@bp.patch("/<int:project_id>/members/<int:user_id>")
+@validate_request(MemberPatch)
+@validate_response(MemberOut)
+async def update_member(project_id: int, user_id: int, data: MemberPatch) -> dict[str, Any]:
+    user = await current_user()
+    return await projects.update_member(hub().uow(), user, project_id, user_id, data.role)
+
+
+@bp.delete("/<int:project_id>/members/<int:user_id>")
+async def remove_member(project_id: int, user_id: int) -> tuple[str, int]:
+    """Remove a member (admins and owners), or leave the project yourself. The last owner stays."""
+    user = await current_user()
+    await projects.remove_member(hub().uow(), user, project_id, user_id)
+    return "", 204
+
+
+@bp.get("/<int:project_id>/events")
+@validate_querystring(EventQuery)
+@validate_response(EventList)
+async def list_events(project_id: int, query_args: EventQuery) -> dict[str, Any]:
+    """The project's events after `after`, oldest first: the same events the sockets carry."""
+    user = await current_user()
+    return await activity.list_events(
+        hub().uow(), user, project_id, after=query_args.after, limit=query_args.limit
+    )

@@ -1,0 +1,46 @@
+"""`create_app(settings)`: the one place where the hub is wired together. Nothing connects at import."""
+
+from __future__ import annotations
+
+from quart import Quart, Response
+from quart_schema import HttpSecurityScheme, Info, QuartSchema
+
+from hub.api import auth, notifications, projects, system, tickets
+from hub.api.errors import install_error_handlers
+from hub.api.http import install_http_policies
+from hub.config import Settings
+from hub.context import HubContext, build_context
+from web import STATIC_DIR
+
+
+def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
+    """Build the Quart app for `settings`; `context` lets tests and the CLI share one."""
+    context = context or build_context(settings)
+    app = Quart("switchboard", static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["switchboard"] = context
+    QuartSchema(
+        app,
+        info=Info(title="Switchboard", version="0.1.0", description="Real-time ticketing hub API"),
+        openapi_path="/openapi.json",
+        swagger_ui_path=None,
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
+        security=[{"bearer": []}],
+    )
+    for blueprint in (auth.bp, projects.bp, tickets.bp, notifications.bp, system.bp):
+        app.register_blueprint(blueprint)
+    install_error_handlers(app)
+    install_http_policies(app, settings.cors_allowed_origins)
+
+    @app.get("/")
+    async def index() -> Response:
+        return await app.send_static_file("index.html")
+
+    @app.after_serving
+    async def _close() -> None:
+        await context.db.dispose()
+
+    return app

@@ -1,0 +1,164 @@
+"""The `switchboard` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from hub.config import ConfigError, Settings, load_settings
+
+NOT_YET = {
+    "worker": "the webhook worker",
+    "slack": "the Slack bot",
+    "discord": "the Discord bot",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard", description="Real-time ticketing hub for chat teams."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate (embedded default) and serve API, sockets and board")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load demo data and print how to log in")
+
+    sub.add_parser("migrate", help="upgrade the database at DATABASE_URL to the newest schema")
+    sub.add_parser("demo", help="load demo users, a project and tickets (idempotent)")
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = user_sub.add_parser("create", help="create a user")
+    create.add_argument("email")
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin", action="store_true", help="site administrator (owner rights everywhere)")
+
+    token = sub.add_parser("token", help="print an access token for a user (for scripts)")
+    token.add_argument("email")
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default ACCESS_TOKEN_TTL)")
+
+    for name, what in NOT_YET.items():
+        sub.add_parser(name, help=f"run {what} as its own process")
+    return parser
+
+
+async def _migrate(settings: Settings) -> None:
+    from hub.adapters.db.migrate import upgrade
+
+    await upgrade(settings.database_url)
+
+
+async def _demo(settings: Settings) -> None:
+    from hub.context import build_context
+    from hub.demo import load_demo
+
+    context = build_context(settings)
+    try:
+        created = await load_demo(context)
+    finally:
+        await context.db.dispose()
+    print("demo data loaded" if created else "demo data already present")
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
+    from hub.context import build_context
+    from hub.services import auth
+
+    context = build_context(settings)
+    try:
+        async with context.uow() as uow:
+            user = await auth.create_user(uow, args.email, args.password, args.name, is_admin=args.admin)
+            await uow.commit()
+    finally:
+        await context.db.dispose()
+    print(f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}")
+
+
+async def _token(settings: Settings, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from hub.adapters.db.models import User
+    from hub.context import build_context
+    from hub.services.auth import issue_access_token, normalize_email
+
+    context = build_context(settings)
+    try:
+        async with context.uow() as uow:
+            user = await uow.session.scalar(select(User).where(User.email == normalize_email(args.email)))
+    finally:
+        await context.db.dispose()
+    if user is None:
+        raise SystemExit(f"switchboard: no user with email {args.email}")
+    print(issue_access_token(context.tokens, user.id, args.ttl))
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from hub.app import create_app
+    from hub.context import build_context
+    from hub.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+    if settings.is_sqlite:
+        await _migrate(settings)
+    context = build_context(settings)
+    if args.demo:
+        await load_demo(context)
+    app = create_app(settings, context)
+    config = Config()
+    config.bind = [f"{args.host}:{args.port}"]
+    config.accesslog = None
+    config.graceful_timeout = 10
+    url = f"http://{args.host}:{args.port}/"
+    print(f"Switchboard is running at {url}  (API docs: {url}docs)", flush=True)
+    if args.demo:
+        print(f"Demo login: {DEMO_USERS[0][0]} / {DEMO_PASSWORD}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command in NOT_YET:
+        what = NOT_YET[args.command]
+        print(f"switchboard {args.command}: {what} is not part of this release yet", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
+    from hub.domain.errors import DomainError
+
+    try:
+        if args.command == "serve":
+            asyncio.run(_serve(settings, args))
+        elif args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print("database is up to date")
+        elif args.command == "demo":
+            asyncio.run(_migrate(settings)) if settings.is_sqlite else None
+            asyncio.run(_demo(settings))
+        elif args.command == "user":
+            asyncio.run(_create_user(settings, args))
+        elif args.command == "token":
+            asyncio.run(_token(settings, args))
+    except DomainError as exc:
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        print(f"switchboard: {exc.message}{' (' + detail + ')' if detail else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Settings, read once from the environment (and an optional `.env` file).
+
+Every setting of the public contract lives here. `load_settings()` validates them all and raises
+`ConfigError` with one line per bad setting, naming it, so start-up fails with a message a user can act
+on. Secrets are wrapped in `SecretStr` so they never show up in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_FILE = ".switchboard_secret"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """Start-up configuration is invalid; the message names each bad setting."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """The hub's configuration. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, frozen=True)
+
+    switchboard_env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./switchboard.db"
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    access_token_ttl: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl: int = Field(default=1_209_600, ge=60, le=31_536_000)
+    allow_signup: bool = True
+    public_url: str = "http://127.0.0.1:8000"
+    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    ws_allowed_origins: Annotated[list[str], NoDecode] = []
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: str | None = None
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    discord_bot_token: SecretStr | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+
+    @field_validator("cors_allowed_origins", "ws_allowed_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ValueError("must start with redis://, rediss:// or memory://")
+        return value
+
+    @field_validator("public_url", "slack_api_url", "discord_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value or None
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        for item in value.split(","):
+            try:
+                seconds = float(item)
+            except ValueError:
+                raise ValueError(f"{item.strip()!r} is not a number of seconds") from None
+            if seconds <= 0:
+                raise ValueError(f"{item.strip()!r} must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _production_secret(self) -> Settings:
+        if self.switchboard_env == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} characters in production"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def jwt_secret(self) -> str:
+        assert self.secret_key is not None, "load_settings() fills secret_key"
+        return self.secret_key.get_secret_value()
+
+
+def _format_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"][:1]).upper() or "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}" if name != "SETTINGS" else f"  {message}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def _local_secret(directory: Path) -> str:
+    """The embedded default keeps a generated key in a local file so tokens survive restarts."""
+    path = directory / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, secret_dir: Path | None = None) -> Settings:
+    """Read and validate the settings; raise `ConfigError` naming every bad setting."""
+    try:
+        if env is None:
+            settings = Settings()
+        else:
+            values = {key.lower(): value for key, value in env.items()}
+            settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
+    if settings.secret_key is None or not settings.secret_key.get_secret_value():
+        key = _local_secret(secret_dir or Path.cwd())
+        settings = settings.model_copy(update={"secret_key": SecretStr(key)})
+    return settings

@@ -1,0 +1,1 @@
+"""The domain: vocabulary, rules and errors of Switchboard. Imports nothing else of ours."""

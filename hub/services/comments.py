@@ -1,0 +1,155 @@
+"""Comments on tickets, with @mentions. Commenters and mentioned members start following."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from hub.adapters.db.models import Comment, Ticket
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.domain.enums import EventType, Role
+from hub.domain.errors import Forbidden, NotFound, ValidationFailed
+from hub.domain.identity import Actor
+from hub.domain.mentions import resolve_mentions
+from hub.services.policy import Action, authorize
+from hub.services.tickets import add_watchers, project_people, visible_ticket
+from hub.services.views import comment_view
+
+MAX_BODY = 10_000
+ORIGINS = ("web", "api", "slack", "discord")
+
+
+def _check_body(body: str) -> str:
+    body = body.strip()
+    if not body or len(body) > MAX_BODY:
+        raise ValidationFailed("invalid comment", fields={"body": f"must be 1 to {MAX_BODY} characters"})
+    return body
+
+
+def _ticket_ref(ticket: Ticket) -> dict[str, Any]:
+    return {"id": ticket.id, "key": ticket.key, "title": ticket.title, "project_id": ticket.project_id}
+
+
+async def list_comments(uow: UnitOfWork, actor: Actor, ref: int | str) -> list[dict[str, Any]]:
+    async with uow:
+        ticket, _role = await visible_ticket(uow, actor, ref, Action.READ)
+        rows = await uow.session.scalars(
+            select(Comment)
+            .options(joinedload(Comment.author))
+            .where(Comment.ticket_id == ticket.id)
+            .order_by(Comment.id)
+        )
+        return [comment_view(c) for c in rows]
+
+
+async def add_comment(
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: int | str,
+    body: str,
+    *,
+    origin: str = "api",
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Comment on a ticket. `origin` and `meta` (e.g. a chat message id) travel with the event so the
+    chat relays never echo a comment back where it came from."""
+    body = _check_body(body)
+    async with uow:
+        ticket, _role = await visible_ticket(uow, actor, ref, Action.WRITE)
+        comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, origin=origin)
+        now = utcnow()
+        comment.created_at = comment.updated_at = now
+        uow.session.add(comment)
+        mentioned = resolve_mentions(body, await project_people(uow, ticket.project_id))
+        add_watchers(uow, ticket, [actor.id, *mentioned])
+        await uow.session.flush()
+        await uow.session.refresh(comment, ["author"])
+        view = comment_view(comment)
+        uow.emit(
+            EventType.COMMENT_CREATED,
+            project_id=ticket.project_id,
+            actor_id=actor.id,
+            payload={
+                "ticket_id": ticket.id,
+                "ticket": _ticket_ref(ticket),
+                "comment": view,
+                "origin": origin,
+                "mentions": mentioned,
+                "watchers": sorted({w.user_id for w in ticket.watchers}),
+                "meta": meta or {},
+            },
+        )
+        await uow.commit()
+        return view
+
+
+async def _own_comment(uow: UnitOfWork, actor: Actor, comment_id: int) -> tuple[Comment, Ticket, Role]:
+    comment = await uow.session.scalar(
+        select(Comment).options(joinedload(Comment.author)).where(Comment.id == comment_id)
+    )
+    if comment is None:
+        raise NotFound("no such comment")
+    try:
+        ticket, role = await visible_ticket(uow, actor, comment.ticket_id, Action.READ)
+    except NotFound:
+        raise NotFound("no such comment") from None
+    return comment, ticket, role
+
+
+async def edit_comment(
+    uow: UnitOfWork, actor: Actor, comment_id: int, body: str, *, origin: str = "api"
+) -> dict[str, Any]:
+    """Only the author edits a comment (and only while still allowed to write in the project)."""
+    body = _check_body(body)
+    async with uow:
+        comment, ticket, _role = await _own_comment(uow, actor, comment_id)
+        if comment.author_id != actor.id:
+            raise Forbidden("only the author can edit a comment")
+        await authorize(uow.session, ticket.project_id, actor, Action.WRITE)
+        if comment.body == body:
+            return comment_view(comment)
+        comment.body = body
+        comment.edited = True
+        comment.updated_at = utcnow()
+        await uow.session.flush()
+        view = comment_view(comment)
+        uow.emit(
+            EventType.COMMENT_UPDATED,
+            project_id=ticket.project_id,
+            actor_id=actor.id,
+            payload={
+                "ticket_id": ticket.id,
+                "ticket": _ticket_ref(ticket),
+                "comment": view,
+                "origin": origin,
+            },
+        )
+        await uow.commit()
+        return view
+
+
+async def delete_comment(uow: UnitOfWork, actor: Actor, comment_id: int, *, origin: str = "api") -> None:
+    """The author or a project admin deletes a comment."""
+    async with uow:
+        comment, ticket, role = await _own_comment(uow, actor, comment_id)
+        if comment.author_id != actor.id and role.rank < Role.ADMIN.rank:
+            raise Forbidden("only the author or a project admin can delete a comment")
+        if comment.author_id == actor.id:
+            await authorize(uow.session, ticket.project_id, actor, Action.WRITE)
+        view = comment_view(comment)
+        await uow.session.delete(comment)
+        uow.emit(
+            EventType.COMMENT_DELETED,
+            project_id=ticket.project_id,
+            actor_id=actor.id,
+            payload={
+                "ticket_id": ticket.id,
+                "ticket": _ticket_ref(ticket),
+                "comment": view,
+                "origin": origin,
+            },
+        )
+        await uow.commit()

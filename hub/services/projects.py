@@ -1,0 +1,243 @@
+"""Projects and their members."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from hub.adapters.db.models import Membership, Project, User
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.domain.enums import EventType, Role
+from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.domain.identity import Actor
+from hub.services.auth import normalize_email
+from hub.services.policy import Action, authorize
+from hub.services.views import member_view, project_view
+
+_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+
+def _check_project_fields(key: str | None, name: str | None) -> None:
+    errors: dict[str, str] = {}
+    if key is not None and not _KEY.match(key):
+        errors["key"] = "must be 2-10 characters: an uppercase letter, then uppercase letters or digits"
+    if name is not None and not (1 <= len(name.strip()) <= 120):
+        errors["name"] = "must be 1 to 120 characters"
+    if errors:
+        raise ValidationFailed("invalid project", fields=errors)
+
+
+async def create_project(
+    uow: UnitOfWork, actor: Actor, key: str, name: str, description: str = ""
+) -> dict[str, Any]:
+    """Create a project; the creator becomes its owner."""
+    key = key.strip().upper()
+    _check_project_fields(key, name)
+    async with uow:
+        if await uow.session.scalar(select(Project.id).where(Project.key == key)) is not None:
+            raise Conflict(f"project key {key} is taken", fields={"key": "already in use"})
+        project = Project(key=key, name=name.strip(), description=description)
+        uow.session.add(project)
+        await uow.session.flush()
+        uow.session.add(Membership(project_id=project.id, user_id=actor.id, role=Role.OWNER))
+        view = project_view(project, Role.OWNER)
+        uow.emit(
+            EventType.PROJECT_CREATED, project_id=project.id, actor_id=actor.id, payload={"project": view}
+        )
+        await uow.commit()
+        return view
+
+
+async def list_projects(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
+    async with uow:
+        if actor.is_admin:
+            rows = await uow.session.execute(
+                select(Project, Membership.role)
+                .outerjoin(
+                    Membership, (Membership.project_id == Project.id) & (Membership.user_id == actor.id)
+                )
+                .order_by(Project.key)
+            )
+            return [project_view(project, role or Role.OWNER) for project, role in rows]
+        rows = await uow.session.execute(
+            select(Project, Membership.role)
+            .join(Membership, Membership.project_id == Project.id)
+            .where(Membership.user_id == actor.id)
+            .order_by(Project.key)
+        )
+        return [project_view(project, role) for project, role in rows]
+
+
+async def get_project(uow: UnitOfWork, actor: Actor, project_id: int) -> dict[str, Any]:
+    async with uow:
+        role = await authorize(uow.session, project_id, actor, Action.READ)
+        project = await uow.session.get(Project, project_id)
+        assert project is not None
+        return project_view(project, role)
+
+
+async def find_project_by_key(uow: UnitOfWork, actor: Actor, key: str) -> dict[str, Any]:
+    """Look a project up by its key, as chat commands name it; NotFound if not visible."""
+    async with uow:
+        project_id = await uow.session.scalar(select(Project.id).where(Project.key == key.strip().upper()))
+        if project_id is None:
+            raise NotFound(f"no project {key.upper()}")
+        role = await authorize(uow.session, project_id, actor, Action.READ)
+        project = await uow.session.get(Project, project_id)
+        assert project is not None
+        return project_view(project, role)
+
+
+async def update_project(
+    uow: UnitOfWork, actor: Actor, project_id: int, *, name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    _check_project_fields(None, name)
+    async with uow:
+        role = await authorize(uow.session, project_id, actor, Action.MANAGE)
+        project = await uow.session.get(Project, project_id)
+        assert project is not None
+        if name is not None:
+            project.name = name.strip()
+        if description is not None:
+            project.description = description
+        project.updated_at = utcnow()
+        view = project_view(project, role)
+        uow.emit(
+            EventType.PROJECT_UPDATED, project_id=project_id, actor_id=actor.id, payload={"project": view}
+        )
+        await uow.commit()
+        return view
+
+
+async def list_members(uow: UnitOfWork, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+    async with uow:
+        await authorize(uow.session, project_id, actor, Action.READ)
+        rows = await uow.session.scalars(
+            select(Membership)
+            .options(joinedload(Membership.user))
+            .where(Membership.project_id == project_id)
+            .order_by(Membership.created_at, Membership.user_id)
+        )
+        return [member_view(m) for m in rows]
+
+
+async def member_ids(uow: UnitOfWork, project_id: int) -> set[int]:
+    async with uow:
+        rows = await uow.session.scalars(
+            select(Membership.user_id).where(Membership.project_id == project_id)
+        )
+        return set(rows)
+
+
+def _check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValidationFailed(
+            "invalid role", fields={"role": "must be one of owner, admin, member, viewer"}
+        ) from None
+
+
+def _check_grant(actor_role: Role, target_role: Role) -> None:
+    if target_role is Role.OWNER and actor_role is not Role.OWNER:
+        raise Forbidden("only an owner can make someone an owner")
+
+
+async def _owner_count(uow: UnitOfWork, project_id: int) -> int:
+    count = await uow.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.project_id == project_id, Membership.role == Role.OWNER)
+    )
+    return int(count or 0)
+
+
+async def add_member(
+    uow: UnitOfWork,
+    actor: Actor,
+    project_id: int,
+    *,
+    role: str,
+    user_id: int | None = None,
+    email: str | None = None,
+) -> dict[str, Any]:
+    new_role = _check_role(role)
+    if user_id is None and not email:
+        raise ValidationFailed("name the user", fields={"user_id": "give user_id or email"})
+    async with uow:
+        actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
+        _check_grant(actor_role, new_role)
+        if user_id is not None:
+            user = await uow.session.get(User, user_id)
+            field = "user_id"
+        else:
+            user = await uow.session.scalar(select(User).where(User.email == normalize_email(email or "")))
+            field = "email"
+        if user is None:
+            raise ValidationFailed(
+                "no such user", fields={field: "no user has this " + field.replace("_", " ")}
+            )
+        if await uow.session.get(Membership, (project_id, user.id)) is not None:
+            raise Conflict("already a member", fields={field: "already a member of this project"})
+        membership = Membership(project_id=project_id, user_id=user.id, role=new_role, created_at=utcnow())
+        membership.user = user
+        uow.session.add(membership)
+        await uow.session.flush()
+        view = member_view(membership)
+        uow.emit(EventType.MEMBER_ADDED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        await uow.commit()
+        return view
+
+
+async def _load_membership(uow: UnitOfWork, project_id: int, user_id: int) -> Membership:
+    membership = await uow.session.scalar(
+        select(Membership)
+        .options(joinedload(Membership.user))
+        .where(Membership.project_id == project_id, Membership.user_id == user_id)
+    )
+    if membership is None:
+        raise NotFound("no such member")
+    return membership
+
+
+async def update_member(
+    uow: UnitOfWork, actor: Actor, project_id: int, user_id: int, role: str
+) -> dict[str, Any]:
+    new_role = _check_role(role)
+    async with uow:
+        actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
+        membership = await _load_membership(uow, project_id, user_id)
+        current = Role(membership.role)
+        _check_grant(actor_role, new_role)
+        if current is Role.OWNER and actor_role is not Role.OWNER:
+            raise Forbidden("only an owner can change an owner's role")
+        if current is Role.OWNER and new_role is not Role.OWNER and await _owner_count(uow, project_id) <= 1:
+            raise Conflict("a project needs at least one owner", fields={"role": "last owner"})
+        membership.role = new_role
+        view = member_view(membership)
+        uow.emit(EventType.MEMBER_UPDATED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        await uow.commit()
+        return view
+
+
+async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id: int) -> None:
+    """Admins remove anyone below owner; owners remove anyone; everyone may leave (but the last owner)."""
+    async with uow:
+        if user_id == actor.id:
+            actor_role = await authorize(uow.session, project_id, actor, Action.READ)
+        else:
+            actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
+        membership = await _load_membership(uow, project_id, user_id)
+        if membership.role == Role.OWNER:
+            if actor_role is not Role.OWNER:
+                raise Forbidden("only an owner can remove an owner")
+            if await _owner_count(uow, project_id) <= 1:
+                raise Conflict("the last owner cannot be removed", fields={"user_id": "last owner"})
+        view = member_view(membership)
+        await uow.session.delete(membership)
+        uow.emit(EventType.MEMBER_REMOVED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        await uow.commit()
