@@ -111,6 +111,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     context = build_context(settings)
     if args.demo:
         await load_demo(context)
+        context.extras["demo_login"] = {"email": DEMO_USERS[0][0], "password": DEMO_PASSWORD}
     app = create_app(settings, context)
     config = Config()
     config.bind = [f"{args.host}:{args.port}"]

@@ -16,8 +16,12 @@ bp = Blueprint("system", __name__)
 @bp.get("/healthz")
 @hide
 async def healthz() -> dict[str, Any]:
-    """The process is up."""
-    return {"status": "ok"}
+    """The process is up. On a demo hub it also says how to log in (the board shows the hint)."""
+    body: dict[str, Any] = {"status": "ok"}
+    demo = hub().extras.get("demo_login")
+    if demo:
+        body["demo"] = demo
+    return body
 
 
 @bp.get("/readyz")

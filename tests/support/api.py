@@ -81,14 +81,18 @@ class Api:
         n = next(_counter)
         name = name or f"User {n}"
         email = f"{name.lower().replace(' ', '.')}.{n}@example.com"
-        reply = await self.post("/api/auth/register", json={"email": email, "password": PASSWORD, "name": name})
+        reply = await self.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+        )
         assert reply.status == 201, reply.body
         login = await self.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         assert login.status == 200, login.body
         return User(reply.body["id"], email, name, login.body["access_token"], login.body["refresh_token"])
 
     async def project(self, owner: User, key: str = "OPS", **members: str) -> dict[str, Any]:
-        reply = await self.post("/api/projects", json={"key": key, "name": f"Project {key}"}, token=owner.token)
+        reply = await self.post(
+            "/api/projects", json={"key": key, "name": f"Project {key}"}, token=owner.token
+        )
         assert reply.status == 201, reply.body
         return dict(reply.body)
 

@@ -31,7 +31,9 @@ async def test_register_rejects_duplicates_and_bad_fields(api: Api) -> None:
     )
     assert again.status == 409
     assert again.error_fields() == {"email": "already registered"}
-    bad = await api.post("/api/auth/register", json={"email": "x@example.com", "password": "short", "name": ""})
+    bad = await api.post(
+        "/api/auth/register", json={"email": "x@example.com", "password": "short", "name": ""}
+    )
     assert bad.status == 422
     assert set(bad.error_fields()) == {"password", "name"}
     assert bad.body["error"]["code"] == "validation_error"
@@ -49,7 +51,11 @@ async def test_missing_bad_and_expired_tokens_are_401(api: Api) -> None:
     user = await api.user()
     assert (await api.get("/api/me")).status == 401
     assert (await api.get("/api/me", token="not-a-jwt")).status == 401
-    forged = jwt.encode({"sub": str(user.id), "typ": "access", "exp": 4102444800}, "another-secret-key-of-sufficient-length-xyz", "HS256")
+    forged = jwt.encode(
+        {"sub": str(user.id), "typ": "access", "exp": 4102444800},
+        "another-secret-key-of-sufficient-length-xyz",
+        "HS256",
+    )
     assert (await api.get("/api/me", token=forged)).status == 401
     expired = jwt.encode({"sub": str(user.id), "typ": "access", "exp": 1000}, SECRET, "HS256")
     reply = await api.get("/api/me", token=expired)
@@ -89,5 +95,7 @@ async def test_signup_can_be_disabled(api: Api) -> None:
 
     context = api.client.app.extensions["switchboard"]
     context.settings = context.settings.model_copy(update={"allow_signup": False})
-    reply = await api.post("/api/auth/register", json={"email": "n@example.com", "password": PASSWORD, "name": "N"})
+    reply = await api.post(
+        "/api/auth/register", json={"email": "n@example.com", "password": PASSWORD, "name": "N"}
+    )
     assert reply.status == 403

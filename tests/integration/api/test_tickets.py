@@ -1,0 +1,164 @@
+"""Tickets: numbering, lookup by key, filters, pagination, optimistic concurrency, labels, watchers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.api import Api, User
+
+
+@pytest.fixture
+async def team(api: Api) -> tuple[User, User, dict[str, object]]:
+    owner, member = await api.user("Alice Archer"), await api.user("Bob Baker")
+    project = await api.project(owner, "OPS")
+    await api.add(owner, int(project["id"]), member, "member")
+    return owner, member, project
+
+
+async def test_tickets_are_numbered_per_project_and_found_by_key(api: Api, team) -> None:
+    owner, _member, project = team
+    other = await api.project(owner, "WEB")
+    first = await api.ticket(owner, project["id"], title="One")
+    second = await api.ticket(owner, project["id"], title="Two")
+    web = await api.ticket(owner, other["id"], title="Web one")
+    assert (first["key"], second["key"], web["key"]) == ("OPS-1", "OPS-2", "WEB-1")
+    assert first["status"] == "todo"
+    assert first["priority"] == "medium"
+    assert first["reporter"]["id"] == owner.id
+    assert first["version"] == 1
+    by_key = await api.get("/api/tickets/ops-2", token=owner.token)
+    assert by_key.body["id"] == second["id"]
+    by_id = await api.get(f"/api/tickets/{web['id']}", token=owner.token)
+    assert by_id.body["key"] == "WEB-1"
+    assert (await api.get("/api/tickets/OPS-99", token=owner.token)).status == 404
+    assert (await api.get("/api/tickets/nonsense", token=owner.token)).status == 404
+
+
+async def test_create_validates_every_field(api: Api, team) -> None:
+    owner, _member, project = team
+    reply = await api.post(
+        f"/api/projects/{project['id']}/tickets",
+        json={"title": "", "status": "open", "priority": "meh", "labels": "x"},
+        token=owner.token,
+    )
+    assert reply.status == 422
+    assert set(reply.error_fields()) == {"title", "status", "priority", "labels"}
+    stranger = await api.user()
+    bad_assignee = await api.post(
+        f"/api/projects/{project['id']}/tickets",
+        json={"title": "T", "assignee_id": stranger.id},
+        token=owner.token,
+    )
+    assert bad_assignee.status == 422
+    assert bad_assignee.error_fields() == {"assignee_id": "not a member of this project"}
+
+
+async def test_filters_by_status_assignee_label_and_text(api: Api, team) -> None:
+    owner, member, project = team
+    pid = project["id"]
+    await api.ticket(
+        owner, pid, title="Pager storm", status="in_progress", assignee_id=member.id, labels=["oncall"]
+    )
+    await api.ticket(
+        owner, pid, title="Disk full", description="the pager said so", labels=["infra", "oncall"]
+    )
+    await api.ticket(owner, pid, title="Quiet one", status="done", assignee_id=owner.id)
+
+    async def titles(**query: object) -> list[str]:
+        reply = await api.get(f"/api/projects/{pid}/tickets", query=query, token=member.token)
+        assert reply.status == 200, reply.body
+        return [t["title"] for t in reply.body["items"]]
+
+    assert await titles() == ["Quiet one", "Disk full", "Pager storm"]
+    assert await titles(status="in_progress") == ["Pager storm"]
+    assert await titles(status="done,in_progress") == ["Quiet one", "Pager storm"]
+    assert await titles(assignee="me") == ["Pager storm"]
+    assert await titles(assignee=str(owner.id)) == ["Quiet one"]
+    assert await titles(assignee="none") == ["Disk full"]
+    assert await titles(label="oncall") == ["Disk full", "Pager storm"]
+    assert await titles(q="PAGER") == ["Disk full", "Pager storm"]
+    assert await titles(q="100%") == []
+    bad = await api.get(
+        f"/api/projects/{pid}/tickets", query={"status": "open", "assignee": "x"}, token=owner.token
+    )
+    assert bad.status == 422
+    assert set(bad.error_fields()) == {"status", "assignee"}
+
+
+async def test_cursor_pagination_walks_everything_once(api: Api, team) -> None:
+    owner, _member, project = team
+    for n in range(7):
+        await api.ticket(owner, project["id"], title=f"T{n}")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = await api.get(f"/api/projects/{project['id']}/tickets", query=query, token=owner.token)
+        seen += [t["title"] for t in page.body["items"]]
+        cursor = page.body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"T{n}" for n in reversed(range(7))]
+    bad = await api.get(f"/api/projects/{project['id']}/tickets", query={"cursor": "!!"}, token=owner.token)
+    assert bad.status == 422
+    assert "cursor" in bad.error_fields()
+
+
+async def test_patch_applies_changes_and_stale_versions_conflict(api: Api, team) -> None:
+    owner, member, project = team
+    ticket = await api.ticket(owner, project["id"], title="Fix it")
+    path = f"/api/tickets/{ticket['key']}"
+    changed = await api.patch(
+        path, json={"status": "in_progress", "assignee_id": member.id, "version": 1}, token=member.token
+    )
+    assert changed.status == 200
+    assert changed.body["status"] == "in_progress"
+    assert changed.body["assignee"]["id"] == member.id
+    assert changed.body["version"] == 2
+    stale = await api.patch(path, json={"title": "Overwrite", "version": 1}, token=owner.token)
+    assert stale.status == 409
+    assert stale.body["error"]["code"] == "conflict"
+    assert "version" in stale.error_fields()
+    assert (await api.get(path, token=owner.token)).body["title"] == "Fix it"
+    unassign = await api.patch(path, json={"assignee_id": None}, token=owner.token)
+    assert unassign.body["assignee"] is None
+    nothing = await api.patch(path, json={"title": "Fix it"}, token=owner.token)
+    assert nothing.body["version"] == unassign.body["version"]
+    bad = await api.patch(path, json={"status": "closed", "nope": 1}, token=owner.token)
+    assert bad.status == 422
+    assert set(bad.error_fields()) == {"status", "nope"}
+
+
+async def test_labels_replace_and_deduplicate(api: Api, team) -> None:
+    owner, _member, project = team
+    ticket = await api.ticket(owner, project["id"], labels=["bug", "bug", " ui "])
+    assert ticket["labels"] == ["bug", "ui"]
+    reply = await api.patch(f"/api/tickets/{ticket['id']}", json={"labels": ["backend"]}, token=owner.token)
+    assert reply.body["labels"] == ["backend"]
+
+
+async def test_watchers_follow_automatically_and_on_request(api: Api, team) -> None:
+    owner, member, project = team
+    viewer = await api.user("Vera Viewer")
+    await api.add(owner, project["id"], viewer, "viewer")
+    ticket = await api.ticket(owner, project["id"], description="cc @bob.baker")
+    assert ticket["watchers"] == sorted([owner.id, member.id])
+    followed = await api.put(f"/api/tickets/{ticket['id']}/watchers/me", token=viewer.token)
+    assert followed.status == 200
+    assert viewer.id in followed.body["watchers"]
+    unfollowed = await api.delete(f"/api/tickets/{ticket['id']}/watchers/me", token=member.token)
+    assert member.id not in unfollowed.body["watchers"]
+    assigned = await api.patch(
+        f"/api/tickets/{ticket['id']}", json={"assignee_id": member.id}, token=owner.token
+    )
+    assert member.id in assigned.body["watchers"]
+
+
+async def test_delete_is_for_reporters_and_admins(api: Api, team) -> None:
+    owner, member, project = team
+    mine = await api.ticket(member, project["id"])
+    theirs = await api.ticket(owner, project["id"])
+    assert (await api.delete(f"/api/tickets/{theirs['id']}", token=member.token)).status == 403
+    assert (await api.delete(f"/api/tickets/{mine['id']}", token=member.token)).status == 204
+    assert (await api.delete(f"/api/tickets/{theirs['id']}", token=owner.token)).status == 204
+    assert (await api.get(f"/api/tickets/{theirs['id']}", token=owner.token)).status == 404

@@ -1,0 +1,79 @@
+"""Settings: defaults, parsing, and start-up errors that name the bad setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_embedded_hub(tmp_path: Path) -> None:
+    settings = load_settings({}, secret_dir=tmp_path)
+    assert settings.database_url == "sqlite+aiosqlite:///./switchboard.db"
+    assert settings.redis_url is None
+    assert settings.access_token_ttl == 900
+    assert settings.refresh_token_ttl == 1_209_600
+    assert settings.webhook_allow_private is False
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.discord_api_url == "https://discord.com/api/v10"
+
+
+def test_generated_secret_is_kept_in_a_local_file(tmp_path: Path) -> None:
+    first = load_settings({}, secret_dir=tmp_path).jwt_secret
+    second = load_settings({}, secret_dir=tmp_path).jwt_secret
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / ".switchboard_secret").stat().st_mode & 0o077 == 0
+
+
+def test_lists_and_booleans_parse_from_text(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example", "ALLOW_SIGNUP": "false"},
+        secret_dir=tmp_path,
+    )
+    assert settings.cors_allowed_origins == ["https://a.example", "https://b.example"]
+    assert settings.allow_signup is False
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"ACCESS_TOKEN_TTL": "soon"}, "ACCESS_TOKEN_TTL"),
+        ({"ALLOW_SIGNUP": "perhaps"}, "ALLOW_SIGNUP"),
+        ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
+        ({"WEBHOOK_RETRY_SCHEDULE": "5,ten,60"}, "WEBHOOK_RETRY_SCHEDULE"),
+        ({"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"),
+        ({"DISCORD_GATEWAY_URL": "http://x"}, "DISCORD_GATEWAY_URL"),
+    ],
+)
+def test_bad_values_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, secret_dir=tmp_path)
+    assert named in str(caught.value)
+
+
+def test_several_bad_values_are_all_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"ACCESS_TOKEN_TTL": "x", "REFRESH_TOKEN_TTL": "y"}, secret_dir=tmp_path)
+    assert "ACCESS_TOKEN_TTL" in str(caught.value)
+    assert "REFRESH_TOKEN_TTL" in str(caught.value)
+
+
+@pytest.mark.parametrize("key", [None, "short"])
+def test_production_refuses_a_missing_or_short_key(tmp_path: Path, key: str | None) -> None:
+    env = {"SWITCHBOARD_ENV": "production"}
+    if key:
+        env["SECRET_KEY"] = key
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, secret_dir=tmp_path)
+    assert "SECRET_KEY" in str(caught.value)
+    assert not (tmp_path / ".switchboard_secret").exists()
+
+
+def test_production_accepts_a_long_key(tmp_path: Path) -> None:
+    settings = load_settings({"SWITCHBOARD_ENV": "production", "SECRET_KEY": "k" * 40}, secret_dir=tmp_path)
+    assert settings.jwt_secret == "k" * 40
+    assert "k" * 40 not in repr(settings)
