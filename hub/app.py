@@ -10,6 +10,8 @@ from hub.api.errors import install_error_handlers
 from hub.api.http import install_http_policies
 from hub.config import Settings
 from hub.context import HubContext, build_context
+from hub.realtime import endpoints as realtime_endpoints
+from hub.realtime.service import Realtime
 from web import STATIC_DIR
 
 
@@ -30,8 +32,22 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
         security=[{"bearer": []}],
     )
-    for blueprint in (auth.bp, projects.bp, tickets.bp, notifications.bp, system.bp):
+    blueprints = (
+        auth.bp,
+        projects.bp,
+        tickets.bp,
+        notifications.bp,
+        notifications.prefs_bp,
+        system.bp,
+        realtime_endpoints.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    realtime = Realtime(context.db, settings.redis_url, prefix=settings.redis_prefix)
+    context.extras["realtime"] = realtime
+    context.publisher = realtime.publisher
+    if settings.redis_url:
+        context.readiness_probes["redis"] = realtime.ping_backend
     install_error_handlers(app)
     install_http_policies(app, settings.cors_allowed_origins)
 
@@ -39,8 +55,13 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     async def index() -> Response:
         return await app.send_static_file("index.html")
 
+    @app.before_serving
+    async def _start() -> None:
+        await realtime.start()
+
     @app.after_serving
     async def _close() -> None:
+        await realtime.stop()
         await context.db.dispose()
 
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -99,12 +98,10 @@ async def _token(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from hub.app import create_app
     from hub.context import build_context
     from hub.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from hub.server import serve_forever
 
     if settings.is_sqlite:
         await _migrate(settings)
@@ -113,19 +110,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         await load_demo(context)
         context.extras["demo_login"] = {"email": DEMO_USERS[0][0], "password": DEMO_PASSWORD}
     app = create_app(settings, context)
-    config = Config()
-    config.bind = [f"{args.host}:{args.port}"]
-    config.accesslog = None
-    config.graceful_timeout = 10
     url = f"http://{args.host}:{args.port}/"
     print(f"Switchboard is running at {url}  (API docs: {url}docs)", flush=True)
     if args.demo:
         print(f"Demo login: {DEMO_USERS[0][0]} / {DEMO_PASSWORD}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await serve_forever(app, context, f"{args.host}:{args.port}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

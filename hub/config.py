@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     switchboard_env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./switchboard.db"
     redis_url: str | None = None
+    redis_prefix: str = Field(default="sb", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     secret_key: SecretStr | None = None
     access_token_ttl: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl: int = Field(default=1_209_600, ge=60, le=31_536_000)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.adapters.db.engine import Database
-from hub.adapters.db.models import Event
+from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.uow import Publisher, UnitOfWork
 from hub.config import Settings
 from hub.services.auth import TokenConfig
+from hub.services.routing import notifications_for
 
 
 @dataclass
@@ -24,12 +25,12 @@ class HubContext:
     readiness_probes: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work whose committed events go to the publisher."""
-        return UnitOfWork(self.db, self._publish)
+        """A fresh unit of work: its events create notifications and go to the publisher."""
+        return UnitOfWork(self.db, self._publish, notifications_for)
 
-    async def _publish(self, events: Sequence[Event]) -> None:
+    async def _publish(self, events: Sequence[Event], notifications: Sequence[Notification]) -> None:
         if self.publisher is not None:
-            await self.publisher(events)
+            await self.publisher(events, notifications)
 
 
 def build_context(settings: Settings) -> HubContext:

@@ -199,6 +199,36 @@ class NotificationList(BaseModel):
     next_before: int | None
 
 
+Mode = Literal["immediate", "digest", "off"]
+
+
+class DestinationModes(Strict):
+    web: Mode | None = None
+    slack: Mode | None = None
+    discord: Mode | None = None
+
+
+class QuietHours(Strict):
+    enabled: bool | None = None
+    start: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    end: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
+    timezone: str | None = Field(default=None, description="IANA time zone, e.g. Europe/Berlin")
+
+
+class PreferencesIn(Strict):
+    types: dict[str, DestinationModes] | None = Field(
+        default=None,
+        description="notification type (ticket_assigned, comment_added, status_changed, mention, custom) "
+        "→ destination → mode",
+    )
+    quiet_hours: QuietHours | None = None
+
+
+class PreferencesOut(BaseModel):
+    types: dict[str, dict[str, Mode]]
+    quiet_hours: dict[str, object]
+
+
 class ReadAllOut(BaseModel):
     updated: int
 

@@ -96,6 +96,9 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer(), nullable=True),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("deliver_web", sa.String(length=16), nullable=False),
+        sa.Column("deliver_slack", sa.String(length=16), nullable=False),
+        sa.Column("deliver_discord", sa.String(length=16), nullable=False),
         sa.Column("read_at", hub.adapters.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", hub.adapters.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -110,6 +113,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_event_id", ["event_id"], unique=False)
         batch_op.create_index("ix_notifications_project_id", ["project_id"], unique=False)
         batch_op.create_index("ix_notifications_user_id_id", ["user_id", "id"], unique=False)
         batch_op.create_index("ix_notifications_user_id_read_at", ["user_id", "read_at"], unique=False)
@@ -251,6 +255,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notifications_user_id_read_at")
         batch_op.drop_index("ix_notifications_user_id_id")
         batch_op.drop_index("ix_notifications_project_id")
+        batch_op.drop_index("ix_notifications_event_id")
 
     op.drop_table("notifications")
     with op.batch_alter_table("memberships", schema=None) as batch_op:

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from quart.testing import QuartClient
 
 _counter = itertools.count(1)
@@ -32,8 +33,10 @@ class User:
 
 
 class Api:
-    def __init__(self, client: QuartClient) -> None:
-        self.client = client
+    """Talks to the app in-process through Quart's test client."""
+
+    def __init__(self, client: QuartClient | None) -> None:
+        self.client = client  # type: ignore[assignment]
 
     async def call(
         self,
@@ -49,7 +52,12 @@ class Api:
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
-        kwargs: dict[str, Any] = {"headers": all_headers}
+        return await self._request(method, path, json=json, data=data, query=query, headers=all_headers)
+
+    async def _request(
+        self, method: str, path: str, *, json: Any, data: bytes | None, query: Any, headers: dict[str, str]
+    ) -> Reply:
+        kwargs: dict[str, Any] = {"headers": headers}
         if json is not None:
             kwargs["json"] = json
         if data is not None:
@@ -107,3 +115,24 @@ class Api:
         reply = await self.post(f"/api/projects/{project_id}/tickets", json=fields, token=user.token)
         assert reply.status == 201, reply.body
         return dict(reply.body)
+
+
+class HttpApi(Api):
+    """The same helpers over real HTTP (for a hub served by Hypercorn or in another process)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(None)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+
+    async def _request(
+        self, method: str, path: str, *, json: Any, data: bytes | None, query: Any, headers: dict[str, str]
+    ) -> Reply:
+        response = await self.http.request(
+            method, path, json=json, content=data, params=query, headers=headers
+        )
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        body = response.json() if response.content and is_json else response.content
+        return Reply(response.status_code, body, response.headers)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

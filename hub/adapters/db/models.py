@@ -179,6 +179,11 @@ class Notification(Base):
     )
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # The routing decision, per destination: "immediate", "digest" or "off" (see services/routing.py).
+    # The web list shows rows whose web is not "off"; the chat bots read their own column.
+    deliver_web: Mapped[str] = mapped_column(String(16), default="immediate")
+    deliver_slack: Mapped[str] = mapped_column(String(16), default="immediate")
+    deliver_discord: Mapped[str] = mapped_column(String(16), default="immediate")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -186,6 +191,7 @@ class Notification(Base):
         Index("ix_notifications_user_id_id", "user_id", "id"),
         Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
         Index("ix_notifications_project_id", "project_id"),
+        Index("ix_notifications_event_id", "event_id"),
     )
 
 

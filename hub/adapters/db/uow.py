@@ -19,19 +19,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.engine import Database
-from hub.adapters.db.models import Event
+from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.types import utcnow
 
-Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+Publisher = Callable[[Sequence[Event], Sequence[Notification]], Awaitable[None]]
+#: Runs after the events got their ids, inside the transaction; returns the notifications it added.
+EventHook = Callable[[AsyncSession, Sequence[Event]], Awaitable[Sequence[Notification]]]
 
 #: Arbitrary constant naming the outbox lock.
 OUTBOX_LOCK = 0x5B0A4D
 
 
 class UnitOfWork:
-    def __init__(self, db: Database, publisher: Publisher | None = None) -> None:
+    def __init__(
+        self, db: Database, publisher: Publisher | None = None, hook: EventHook | None = None
+    ) -> None:
         self._db = db
         self._publisher = publisher
+        self._hook = hook
         self._pending: list[Event] = []
         self.committed: list[Event] = []
         self._session: AsyncSession | None = None
@@ -67,10 +72,11 @@ class UnitOfWork:
         return event
 
     async def commit(self) -> list[Event]:
-        """Write pending events, commit, then publish them. Returns the committed events."""
+        """Write pending events (and the notifications they call for), commit, then publish them."""
         session = self.session
         events = self._pending
         self._pending = []
+        notifications: Sequence[Notification] = []
         if events:
             if not self._db.is_sqlite:
                 await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK})
@@ -79,10 +85,13 @@ class UnitOfWork:
                 event.created_at = now
             session.add_all(events)
             await session.flush()
+            if self._hook is not None:
+                notifications = await self._hook(session, events)
+                await session.flush()
         await session.commit()
         self.committed.extend(events)
         if events and self._publisher is not None:
-            await self._publisher(events)
+            await self._publisher(events, notifications)
         return events
 
     async def rollback(self) -> None:

@@ -1,0 +1,1 @@
+"""Real-time transport: WebSocket endpoints, the per-process fan-out, presence."""

@@ -1,0 +1,160 @@
+"""One open WebSocket: who it is, what it has seen, and a bounded send queue with its writer.
+
+The fan-out calls `push()` synchronously for every socket of a project, so pushing must be O(1) and
+never await: it appends the shared, already-serialised message to a deque and wakes this socket's
+writer. A socket whose queue passes its limits is closed with 4008 at once (its client resumes with
+`last_event_id`): one client that stops reading can never hold up the others or grow memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import deque
+from typing import Any, Protocol
+
+from hub.domain.identity import Actor
+from hub.realtime import codes
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+MAX_QUEUE_MESSAGES = 256
+MAX_QUEUE_BYTES = 1 << 20
+
+
+class SocketLike(Protocol):
+    async def send(self, data: str) -> None: ...
+
+    async def close(self, code: int, reason: str = "") -> None: ...
+
+
+class Connection:
+    __slots__ = (
+        "actor",
+        "buffer",
+        "close_code",
+        "close_reason",
+        "closing",
+        "conn_id",
+        "expires_at",
+        "handler",
+        "kind",
+        "last_event_id",
+        "last_seen",
+        "ping_sent_at",
+        "project_id",
+        "queue",
+        "queued_bytes",
+        "replaying",
+        "socket",
+        "stats",
+        "wake",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        socket: SocketLike,
+        actor: Actor,
+        expires_at: float,
+        kind: str,
+        project_id: int | None,
+        stats: dict[str, int],
+    ) -> None:
+        self.conn_id = f"c{next(_ids)}"
+        self.socket = socket
+        self.actor = actor
+        self.expires_at = expires_at
+        self.kind = kind
+        self.project_id = project_id
+        self.stats = stats
+        self.queue: deque[str] = deque()
+        self.queued_bytes = 0
+        self.wake = asyncio.Event()
+        self.closing = False
+        self.close_code = codes.NORMAL
+        self.close_reason = ""
+        self.last_event_id = 0
+        self.replaying = False
+        self.buffer: list[tuple[int, str]] = []
+        self.last_seen = time.monotonic()
+        self.ping_sent_at: float | None = None
+        self.writer: asyncio.Task[None] | None = None
+        self.handler: asyncio.Task[Any] | None = None
+
+    def push(self, event_id: int, text: str) -> None:
+        """Queue an event message unless this socket has already seen that event."""
+        if self.closing:
+            return
+        if self.replaying:
+            self.buffer.append((event_id, text))
+            return
+        if event_id <= self.last_event_id:
+            return
+        self.last_event_id = event_id
+        self.send(text)
+
+    def send(self, text: str) -> None:
+        """Queue a message that carries no event id (presence, pong, errors)."""
+        if self.closing:
+            return
+        if len(self.queue) >= MAX_QUEUE_MESSAGES or self.queued_bytes + len(text) > MAX_QUEUE_BYTES:
+            self.stats["slow_consumer_closes"] = self.stats.get("slow_consumer_closes", 0) + 1
+            self.close(codes.SLOW_CONSUMER, "fell behind; reconnect with last_event_id")
+            return
+        self.queue.append(text)
+        self.queued_bytes += len(text)
+        self.wake.set()
+
+    def finish_replay(self) -> None:
+        """Leave replay mode: deliver what arrived live meanwhile, minus what the replay covered."""
+        self.replaying = False
+        pending, self.buffer = self.buffer, []
+        for event_id, text in pending:
+            self.push(event_id, text)
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Ask the writer to close the socket (after nothing: queued messages are dropped)."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code = code
+        self.close_reason = reason
+        self.queue.clear()
+        self.queued_bytes = 0
+        self.wake.set()
+
+    def start_writer(self) -> None:
+        self.handler = asyncio.current_task()
+        self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.queue and not self.closing:
+                    text = self.queue.popleft()
+                    self.queued_bytes -= len(text)
+                    await self.socket.send(text)
+                if self.closing:
+                    break
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.socket.close(self.close_code, self.close_reason), 1.0)
+        except asyncio.CancelledError:
+            raise  # the handler is tearing this connection down itself
+        except Exception:  # the peer went away mid-send
+            log.debug("socket writer stopped", exc_info=True)
+        # Closed (or broken) from this side: end the handler, which is waiting on the peer's next frame.
+        if self.handler is not None and not self.handler.done():
+            self.handler.cancel()
+
+    async def stop_writer(self) -> None:
+        if self.writer is not None and not self.writer.done():
+            self.writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.writer

@@ -1,0 +1,231 @@
+"""The per-process fan-out: committed events from the bus (or the outbox) to local sockets, in order.
+
+Every hub process listens on one bus channel, `events`, which carries every committed event with the
+notifications it created. Event ids are global and become visible in id order (see the unit of work),
+so the fan-out keeps one cursor, `last_id`, and delivers strictly in id order:
+
+- the next id → delivered at once;
+- an id at or below the cursor → a duplicate, dropped;
+- an id beyond the next → held briefly (publishes of concurrent requests can overtake each other);
+  if the missing ids do not arrive within `GAP_GRACE` seconds they are read from the events table.
+
+A poll every second (and a catch-up after a bus outage) reads whatever was committed but never
+published — a crash between commit and publish, or Redis down — so nothing is lost and, thanks to the
+cursor, nothing is delivered twice. Each event is serialised once for all sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+
+from hub.adapters.bus import EventBus
+from hub.adapters.db.engine import Database
+from hub.adapters.db.models import Event, Notification
+from hub.realtime import codes, messages
+from hub.realtime.connection import Connection
+from hub.services.views import event_view, notification_view
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "events"
+GAP_GRACE = 0.25
+POLL_INTERVAL = 1.0
+FETCH_BATCH = 500
+
+
+def envelope(event: dict[str, Any], notifications: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return {"event": event, "notifications": list(notifications)}
+
+
+def notification_entry(row: Notification) -> dict[str, Any]:
+    return {"user_id": row.user_id, "web": row.deliver_web, "data": notification_view(row)}
+
+
+class Fanout:
+    def __init__(self, db: Database, bus: EventBus, stats: dict[str, int]) -> None:
+        self.db = db
+        self.bus = bus
+        self.stats = stats
+        self.last_id = 0
+        self.projects: dict[int, set[Connection]] = {}
+        self.users: dict[int, set[Connection]] = {}
+        self.presence: dict[int, set[Connection]] = {}
+        self._heap: list[tuple[int, dict[str, Any]]] = []
+        self._wake = asyncio.Event()
+        self._gap_since: float | None = None
+        self._poll_due = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.last_id = await self._max_id()
+        self.bus.add_listener(CHANNEL, self._on_bus)
+        self.bus.on_reconnect(self._on_reconnect)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run()), loop.create_task(self._poll())]
+
+    async def stop(self) -> None:
+        self.bus.remove_listener(CHANNEL, self._on_bus)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def close_all(self, code: int, reason: str) -> None:
+        for group in (self.projects, self.users, self.presence):
+            for conns in group.values():
+                for conn in list(conns):
+                    conn.close(code, reason)
+
+    # -- registry -----------------------------------------------------------------------------------
+    def register(self, conn: Connection) -> None:
+        index = self._index(conn)
+        index.setdefault(self._key(conn), set()).add(conn)
+
+    def unregister(self, conn: Connection) -> None:
+        index = self._index(conn)
+        conns = index.get(self._key(conn))
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del index[self._key(conn)]
+
+    def sockets_of(self, user_id: int) -> int:
+        count = len(self.users.get(user_id, ()))
+        for group in (self.projects, self.presence):
+            count += sum(1 for conns in group.values() for c in conns if c.actor.id == user_id)
+        return count
+
+    def connections(self) -> Iterable[Connection]:
+        for group in (self.projects, self.users, self.presence):
+            for conns in group.values():
+                yield from conns
+
+    def _index(self, conn: Connection) -> dict[int, set[Connection]]:
+        return {"tickets": self.projects, "notifications": self.users, "presence": self.presence}[conn.kind]
+
+    @staticmethod
+    def _key(conn: Connection) -> int:
+        return conn.actor.id if conn.kind == "notifications" else int(conn.project_id or 0)
+
+    # -- intake -------------------------------------------------------------------------------------
+    def _on_bus(self, _channel: str, data: bytes) -> None:
+        item = orjson.loads(data)
+        heapq.heappush(self._heap, (int(item["event"]["id"]), item))
+        self._wake.set()
+
+    async def _on_reconnect(self) -> None:
+        self._poll_due = True
+        self._wake.set()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_INTERVAL)
+            self._poll_due = True
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain()
+            except Exception:
+                # The database may be briefly unreachable; the next poll tries again.
+                log.exception("fan-out catch-up failed")
+
+    async def _drain(self) -> None:
+        heap = self._heap
+        while heap:
+            event_id = heap[0][0]
+            if event_id <= self.last_id:
+                heapq.heappop(heap)
+                continue
+            if event_id == self.last_id + 1:
+                self._gap_since = None
+                self._deliver(heapq.heappop(heap)[1])
+                continue
+            now = time.monotonic()
+            if self._gap_since is None:
+                self._gap_since = now
+            if now - self._gap_since < GAP_GRACE:
+                asyncio.get_running_loop().call_later(GAP_GRACE, self._wake.set)
+                return
+            self.stats["gap_fetches"] = self.stats.get("gap_fetches", 0) + 1
+            await self._catch_up(until=event_id - 1)
+            self._gap_since = None
+        if self._poll_due:
+            self._poll_due = False
+            if await self._max_id() > self.last_id:
+                self.stats["poll_catch_ups"] = self.stats.get("poll_catch_ups", 0) + 1
+                await self._catch_up(until=None)
+
+    async def _max_id(self) -> int:
+        async with self.db.session() as session:
+            return int(await session.scalar(select(func.max(Event.id))) or 0)
+
+    async def _catch_up(self, until: int | None) -> None:
+        """Deliver committed events after the cursor (up to `until`) straight from the outbox."""
+        while True:
+            query = select(Event).where(Event.id > self.last_id).order_by(Event.id).limit(FETCH_BATCH)
+            if until is not None:
+                query = query.where(Event.id <= until)
+            async with self.db.session() as session:
+                events = list(await session.scalars(query))
+                by_event: dict[int, list[dict[str, Any]]] = {}
+                if events:
+                    rows = await session.scalars(
+                        select(Notification).where(Notification.event_id.in_([e.id for e in events]))
+                    )
+                    for row in rows:
+                        by_event.setdefault(int(row.event_id or 0), []).append(notification_entry(row))
+            for event in events:
+                self.stats["events_recovered"] = self.stats.get("events_recovered", 0) + 1
+                self._deliver(envelope(event_view(event), by_event.get(event.id, [])))
+            if until is not None:
+                self.last_id = max(self.last_id, until)
+            if len(events) < FETCH_BATCH:
+                return
+
+    # -- delivery -----------------------------------------------------------------------------------
+    def _deliver(self, item: dict[str, Any]) -> None:
+        event = item["event"]
+        event_id = int(event["id"])
+        self.last_id = event_id
+        self.stats["events_delivered"] = self.stats.get("events_delivered", 0) + 1
+        project_id = event["project_id"]
+        conns = self.projects.get(project_id) if project_id is not None else None
+        if conns:
+            text = messages.ticket_update(event)
+            if text is not None:
+                for conn in list(conns):
+                    conn.push(event_id, text)
+                self.stats["messages_sent"] = self.stats.get("messages_sent", 0) + len(conns)
+        for entry in item["notifications"]:
+            if entry["web"] != "immediate":
+                continue
+            targets = self.users.get(entry["user_id"])
+            if targets:
+                text = messages.notification(entry["data"])
+                for conn in list(targets):
+                    conn.push(event_id, text)
+        if event["type"] == "member.removed":
+            self._evict(int(project_id), int(event["payload"]["member"]["user_id"]))
+
+    def _evict(self, project_id: int, user_id: int) -> None:
+        """A removed member stops receiving the project's events at once."""
+        for group in (self.projects, self.presence):
+            for conn in list(group.get(project_id, ())):
+                if conn.actor.id == user_id:
+                    conn.close(codes.FORBIDDEN, "you are no longer a member of this project")

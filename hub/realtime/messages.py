@@ -1,0 +1,54 @@
+"""Wire messages: built once per event, shared as one `str` by every socket that receives them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hub.domain.enums import SOCKET_ACTIONS, EventType
+
+#: Ticket events shown on the ticket socket, with the action name clients know.
+ACTIONS: dict[str, str] = {str(k): v for k, v in SOCKET_ACTIONS.items()}
+ACTIONS[str(EventType.TICKET_WATCHERS_CHANGED)] = "updated"
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
+
+
+def ticket_update(event: dict[str, Any]) -> str | None:
+    """The `ticket_update` message for an event (as in the bus envelope), or None if not a ticket event."""
+    action = ACTIONS.get(event["type"])
+    if action is None:
+        return None
+    payload = event["payload"]
+    if event["type"].startswith("comment."):
+        data: dict[str, Any] = {"ticket_id": payload["ticket_id"], "comment": payload["comment"]}
+        if "ticket" in payload:
+            data["ticket"] = payload["ticket"]
+    else:
+        data = payload["ticket"]
+    return dumps(
+        {
+            "type": "ticket_update",
+            "action": action,
+            "event_id": event["id"],
+            "project_id": event["project_id"],
+            "data": data,
+            "origin": payload.get("origin"),
+        }
+    )
+
+
+def notification(view: dict[str, Any]) -> str:
+    return dumps({"type": "notification", "event_id": view["event_id"], "data": view})
+
+
+def error(code: str, message: str) -> str:
+    return dumps({"type": "error", "code": code, "message": message})
+
+
+PONG = dumps({"type": "pong"})
+PING = dumps({"type": "ping"})
+RESYNC = dumps({"type": "resync_required"})
