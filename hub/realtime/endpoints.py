@@ -77,26 +77,33 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
         return Response("origin not allowed", status=403)
     realtime = _realtime(context)
     token, subprotocol = _token_and_subprotocol()
-    await websocket.accept(subprotocol=subprotocol)
     socket = websocket._get_current_object()
+
+    async def refuse(code: int, reason: str) -> None:
+        await websocket.accept(subprotocol=subprotocol)
+        await socket.close(code, reason)
+
     try:
         actor, expires = await _authenticate(context, token)
     except DomainError as exc:
-        await socket.close(codes.UNAUTHENTICATED, exc.message)
+        await refuse(codes.UNAUTHENTICATED, exc.message)
         return None
     if project_id is not None:
         async with context.uow() as uow:
             role = await role_in(uow.session, project_id, actor)
         if role is None:
-            await socket.close(codes.FORBIDDEN, "no such project, or you are not a member")
+            await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
             return None
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
-        await socket.close(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
+        await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return None
     conn = Connection(socket, actor, expires, kind, project_id, realtime.stats)
-    conn.start_writer()
     try:
+        # Subscribed (and caught up) before the handshake completes: a client that sees the socket
+        # open, then writes, is guaranteed to hear about its own write.
         await _attach(realtime, conn)
+        await websocket.accept(subprotocol=subprotocol)
+        conn.start_writer()
         await _read_loop(context, realtime, conn)
     finally:
         realtime.fanout.unregister(conn)
@@ -127,6 +134,8 @@ async def _attach(realtime: Realtime, conn: Connection) -> None:
     else:
         realtime.fanout.register(conn)
         await realtime.presence.join(conn)
+        return
+    conn.send(messages.dumps({"type": "ready", "last_event_id": conn.last_event_id}))
 
 
 async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection) -> None:

@@ -53,15 +53,19 @@ class Socket:
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+        self.ready: dict[str, Any] | None = None
+        self.pending: list[dict[str, Any]] = []
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        return dict(json.loads(await asyncio.wait_for(self.ws.recv(), timeout)))
+    async def recv(self, within: float = 5.0) -> dict[str, Any]:
+        if self.pending:
+            return self.pending.pop(0)
+        return dict(json.loads(await asyncio.wait_for(self.ws.recv(), within)))
 
-    async def recv_type(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    async def recv_type(self, kind: str, within: float = 5.0) -> dict[str, Any]:
         """The next message of `kind`, skipping others (e.g. presence chatter)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
-                message = await self.recv(timeout)
+                message = await self.recv(within)
                 if message.get("type") == kind:
                     return message
 
@@ -70,17 +74,18 @@ class Socket:
 
     async def silent(self, seconds: float = 0.5) -> list[dict[str, Any]]:
         """Whatever arrives within `seconds` (expected: nothing)."""
-        got: list[dict[str, Any]] = []
+        got: list[dict[str, Any]] = self.pending
+        self.pending = []
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 while True:
                     got.append(json.loads(await self.ws.recv()))
         return got
 
-    async def closed_with(self, timeout: float = 5.0) -> int | None:
+    async def closed_with(self, within: float = 5.0) -> int | None:
         """Wait for the server to close the socket; the close code it sent."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while True:
                     await self.ws.recv()
         except ConnectionClosed as closed:
@@ -93,7 +98,13 @@ class Socket:
 
 @contextlib.asynccontextmanager
 async def ws_connect(
-    address: str, path: str, *, token: str | None = None, via: str = "protocol", **kw: Any
+    address: str,
+    path: str,
+    *,
+    token: str | None = None,
+    via: str = "protocol",
+    expect_ready: bool = True,
+    **kw: Any,
 ) -> AsyncIterator[Socket]:
     """Open a socket; the token goes in the subprotocol header (default) or the query string."""
     params = dict(kw.pop("params", {}))
@@ -105,4 +116,13 @@ async def ws_connect(
     query = "&".join(f"{k}={v}" for k, v in params.items())
     uri = f"ws://{address}{path}" + (f"?{query}" if query else "")
     async with connect(uri, subprotocols=subprotocols, open_timeout=10, **kw) as ws:  # type: ignore[arg-type]
-        yield Socket(ws)
+        sock = Socket(ws)
+        if expect_ready and not path.endswith("/presence/"):
+            # Tickets and notifications sockets announce their position once subscribed (and caught
+            # up); tests wait for it so nothing they do afterwards can race the subscription. What
+            # came before it (replayed events) stays queued for recv().
+            async with asyncio.timeout(10):
+                while (message := dict(json.loads(await ws.recv()))).get("type") != "ready":
+                    sock.pending.append(message)
+            sock.ready = message
+        yield sock

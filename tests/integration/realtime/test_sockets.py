@@ -17,12 +17,12 @@ async def test_missing_bad_and_expired_tokens_close_4001(live: Live) -> None:
     user = await live.api.user()
     project = await live.api.project(user)
     path = f"/ws/projects/{project['id']}/tickets/"
-    async with ws_connect(live.address, path) as ws:
+    async with ws_connect(live.address, path, expect_ready=False) as ws:
         assert await ws.closed_with() == 4001
-    async with ws_connect(live.address, path, token="garbage", via="query") as ws:
+    async with ws_connect(live.address, path, token="garbage", via="query", expect_ready=False) as ws:
         assert await ws.closed_with() == 4001
     expired = jwt.encode({"sub": str(user.id), "typ": "access", "exp": int(time.time()) - 5}, SECRET, "HS256")
-    async with ws_connect(live.address, "/ws/notifications/", token=expired) as ws:
+    async with ws_connect(live.address, "/ws/notifications/", token=expired, expect_ready=False) as ws:
         assert await ws.closed_with() == 4001
 
 
@@ -30,11 +30,11 @@ async def test_outsiders_and_unknown_projects_close_4003(live: Live) -> None:
     owner, stranger = await live.api.user(), await live.api.user()
     project = await live.api.project(owner)
     for kind in ("tickets", "presence"):
-        async with ws_connect(
-            live.address, f"/ws/projects/{project['id']}/{kind}/", token=stranger.token
-        ) as ws:
+        path = f"/ws/projects/{project['id']}/{kind}/"
+        async with ws_connect(live.address, path, token=stranger.token, expect_ready=False) as ws:
             assert await ws.closed_with() == 4003
-        async with ws_connect(live.address, f"/ws/projects/999999/{kind}/", token=owner.token) as ws:
+        path = f"/ws/projects/999999/{kind}/"
+        async with ws_connect(live.address, path, token=owner.token, expect_ready=False) as ws:
             assert await ws.closed_with() == 4003
 
 
@@ -108,7 +108,7 @@ async def test_expiring_token_closes_4001_unless_renewed(live: Live) -> None:
     ):
         await renewed.send({"type": "auth", "token": user.token})
         assert (await renewed.recv())["type"] == "auth_ok"
-        assert await lapsing.closed_with(timeout=6) == 4001
+        assert await lapsing.closed_with(within=6) == 4001
         await renewed.send({"type": "ping"})
         assert await renewed.recv() == {"type": "pong"}
         other = await live.api.user()

@@ -1,0 +1,115 @@
+"""Resume with last_event_id: the gap is replayed from the outbox, then live, with no gap and no
+duplicate; publishes lost between commit and publish are recovered from the outbox, once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.integration.realtime.conftest import Live
+from tests.support.live import ws_connect
+
+
+async def _ids_until(ws, last: int, within: float = 8.0) -> list[int]:  # type: ignore[no-untyped-def]
+    ids: list[int] = []
+    async with asyncio.timeout(within):
+        while not ids or ids[-1] < last:
+            message = await ws.recv(within)
+            if message["type"] == "ticket_update":
+                ids.append(message["event_id"])
+    return ids
+
+
+async def _event_ids(live: Live, token: str, pid: int) -> list[int]:
+    reply = await live.api.get(f"/api/projects/{pid}/events", query={"limit": 500}, token=token)
+    return [e["id"] for e in reply.body["items"] if e["type"].startswith(("ticket.", "comment."))]
+
+
+async def test_resume_replays_the_gap_then_goes_live(live: Live) -> None:
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    path = f"/ws/projects/{pid}/tickets/"
+    async with ws_connect(live.address, path, token=user.token) as ws:
+        await live.api.ticket(user, pid, title="seen")
+        seen = (await ws.recv())["event_id"]
+    for n in range(3):
+        await live.api.ticket(user, pid, title=f"missed {n}")
+    async with ws_connect(live.address, path, token=user.token, params={"last_event_id": seen}) as ws:
+        replayed = [await ws.recv() for _ in range(3)]
+        assert [m["data"]["title"] for m in replayed] == ["missed 0", "missed 1", "missed 2"]
+        await live.api.ticket(user, pid, title="live")
+        assert (await ws.recv())["data"]["title"] == "live"
+        assert await ws.silent(0.3) == []
+
+
+async def test_resume_while_events_keep_coming_has_no_gap_and_no_duplicate(live: Live) -> None:
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    path = f"/ws/projects/{pid}/tickets/"
+    for n in range(5):
+        await live.api.ticket(user, pid, title=f"before {n}")
+    first = (await _event_ids(live, user.token, pid))[0]
+
+    async def writer() -> None:
+        for n in range(15):
+            await live.api.ticket(user, pid, title=f"during {n}")
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.05)
+    async with ws_connect(live.address, path, token=user.token, params={"last_event_id": first}) as ws:
+        await task
+        expected = [i for i in await _event_ids(live, user.token, pid) if i > first]
+        got = await _ids_until(ws, expected[-1])
+        assert got == expected
+        assert await ws.silent(0.3) == []
+
+
+async def test_too_old_a_position_asks_for_a_resync(live: Live) -> None:
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    live.realtime.max_replay = 3
+    for n in range(5):
+        await live.api.ticket(user, pid, title=f"T{n}")
+    async with ws_connect(
+        live.address, f"/ws/projects/{pid}/tickets/", token=user.token, params={"last_event_id": 0}
+    ) as ws:
+        assert await ws.recv() == {"type": "resync_required"}
+        await live.api.ticket(user, pid, title="after resync")
+        assert (await ws.recv())["data"]["title"] == "after resync"
+
+
+async def test_a_publish_lost_after_commit_still_arrives_once(live: Live) -> None:
+    """Simulates a crash between commit and publish: the commit lands, the publish never happens."""
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    async with ws_connect(live.address, f"/ws/projects/{pid}/tickets/", token=user.token) as ws:
+        publisher = live.context.publisher
+        live.context.publisher = None
+        try:
+            lost = await live.api.ticket(user, pid, title="never published")
+        finally:
+            live.context.publisher = publisher
+        message = await ws.recv(within=5)
+        assert message["data"]["id"] == lost["id"]
+        after = await live.api.ticket(user, pid, title="published")
+        follow = await ws.recv()
+        assert follow["data"]["id"] == after["id"]
+        assert follow["event_id"] > message["event_id"]
+        assert await ws.silent(1.2) == []
+    assert live.realtime.stats.get("events_recovered", 0) >= 1
+
+
+async def test_notification_socket_resumes_too(live: Live) -> None:
+    owner, bob = await live.api.user(), await live.api.user()
+    pid = (await live.api.project(owner))["id"]
+    await live.api.add(owner, pid, bob, "member")
+    async with ws_connect(live.address, "/ws/notifications/", token=bob.token) as ws:
+        await live.api.ticket(owner, pid, title="one", assignee_id=bob.id)
+        first = await ws.recv()
+        assert first["type"] == "notification"
+    await live.api.ticket(owner, pid, title="two", assignee_id=bob.id)
+    async with ws_connect(
+        live.address, "/ws/notifications/", token=bob.token, params={"last_event_id": first["event_id"]}
+    ) as ws:
+        missed = await ws.recv()
+        assert missed["data"]["title"].endswith("two")
+        assert await ws.silent(0.3) == []
