@@ -71,3 +71,14 @@ TABLES = ", ".join(f'"{table.name}"' for table in reversed(Base.metadata.sorted_
 
 async def truncate_pg(url: str, schema: str) -> None:
     await _exec(url, f'SET search_path TO "{schema}"', f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+
+
+async def exec_autocommit(url: str, statement: str) -> None:
+    """Run a statement outside a transaction (CREATE/DROP DATABASE)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

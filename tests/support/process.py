@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 SECRET = "cli-test-secret-key-that-is-long-enough-0123456789"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -28,6 +29,8 @@ def cli_env(workdir: Path, **extra: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'hub.db'}", SECRET_KEY=SECRET, PYTHONUNBUFFERED="1"
     )
+    # The child imports the same source tree as the tests, whatever the installed copy is.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     env.update(extra)
     return env
 
