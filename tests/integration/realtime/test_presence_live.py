@@ -78,3 +78,20 @@ async def test_presence_changes_reach_the_bus_for_the_bots(live: Live) -> None:
     await asyncio.sleep(0.3)
     assert any(b'"user_joined"' in m for m in heard)
     assert any(b'"user_left"' in m for m in heard)
+
+
+async def test_repeated_typing_is_throttled(live: Live) -> None:
+    alice, bob = await live.api.user(), await live.api.user()
+    pid = (await live.api.project(alice))["id"]
+    await live.api.add(alice, pid, bob, "member")
+    path = f"/ws/projects/{pid}/presence/"
+    async with (
+        ws_connect(live.address, path, token=alice.token) as a,
+        ws_connect(live.address, path, token=bob.token) as b,
+    ):
+        await b.recv_type("presence_state")
+        for _ in range(5):
+            await b.send({"type": "typing", "ticket_id": 3, "is_typing": True})
+        assert (await a.recv_type("typing"))["is_typing"] is True
+        extra = [m for m in await a.silent(0.5) if m["type"] == "typing"]
+        assert extra == []

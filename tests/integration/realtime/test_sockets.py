@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
@@ -130,3 +131,19 @@ async def test_removed_member_is_cut_off_at_once(live: Live) -> None:
         assert removed.status == 204
         assert await tickets.closed_with() == 4003
         assert await presence.closed_with() == 4003
+
+
+async def test_shutdown_closes_sockets_with_1012(stack) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.realtime.conftest import start_live
+
+    hub, manager = await start_live(stack)
+    user = await hub.api.user()
+    try:
+        async with ws_connect(hub.address, "/ws/notifications/", token=user.token) as ws:
+            await hub.api.aclose()
+            exiting = asyncio.create_task(manager.__aexit__(None, None, None))  # type: ignore[attr-defined]
+            assert await ws.closed_with() == 1012
+            await exiting
+    finally:
+        if not exiting.done():
+            await exiting
