@@ -59,6 +59,7 @@ class Fanout:
         self.projects: dict[int, set[Connection]] = {}
         self.users: dict[int, set[Connection]] = {}
         self.presence: dict[int, set[Connection]] = {}
+        self._per_user: dict[int, int] = {}
         self._heap: list[tuple[int, dict[str, Any]]] = []
         self._wake = asyncio.Event()
         self._gap_since: float | None = None
@@ -90,22 +91,27 @@ class Fanout:
 
     # -- registry -----------------------------------------------------------------------------------
     def register(self, conn: Connection) -> None:
-        index = self._index(conn)
-        index.setdefault(self._key(conn), set()).add(conn)
+        conns = self._index(conn).setdefault(self._key(conn), set())
+        if conn not in conns:
+            conns.add(conn)
+            self._per_user[conn.actor.id] = self._per_user.get(conn.actor.id, 0) + 1
 
     def unregister(self, conn: Connection) -> None:
         index = self._index(conn)
         conns = index.get(self._key(conn))
-        if conns is not None:
-            conns.discard(conn)
-            if not conns:
-                del index[self._key(conn)]
+        if conns is None or conn not in conns:
+            return
+        conns.discard(conn)
+        if not conns:
+            del index[self._key(conn)]
+        left = self._per_user[conn.actor.id] - 1
+        if left:
+            self._per_user[conn.actor.id] = left
+        else:
+            del self._per_user[conn.actor.id]
 
     def sockets_of(self, user_id: int) -> int:
-        count = len(self.users.get(user_id, ()))
-        for group in (self.projects, self.presence):
-            count += sum(1 for conns in group.values() for c in conns if c.actor.id == user_id)
-        return count
+        return self._per_user.get(user_id, 0)
 
     def connections(self) -> Iterable[Connection]:
         for group in (self.projects, self.users, self.presence):

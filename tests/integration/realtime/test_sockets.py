@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import jwt
@@ -147,3 +148,17 @@ async def test_shutdown_closes_sockets_with_1012(stack) -> None:  # type: ignore
     finally:
         if not exiting.done():
             await exiting
+
+
+async def test_sockets_per_user_are_limited(live: Live) -> None:
+    user = await live.api.user()
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(32):
+            await stack.enter_async_context(ws_connect(live.address, "/ws/notifications/", token=user.token))
+        assert live.realtime.fanout.sockets_of(user.id) == 32
+        async with ws_connect(live.address, "/ws/notifications/", token=user.token, expect_ready=False) as ws:
+            assert await ws.closed_with() == 4029
+    await asyncio.sleep(0.3)
+    assert live.realtime.fanout.sockets_of(user.id) == 0
+    async with ws_connect(live.address, "/ws/notifications/", token=user.token) as ws:
+        assert ws.ready is not None
