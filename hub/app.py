@@ -5,11 +5,12 @@ from __future__ import annotations
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
-from hub.api import auth, notifications, projects, system, tickets
+from hub.api import auth, notifications, observe, projects, system, tickets
 from hub.api.errors import install_error_handlers
 from hub.api.http import install_http_policies
 from hub.config import Settings
 from hub.context import HubContext, build_context
+from hub.observability.metrics import Metrics, StatsCollector
 from hub.realtime import endpoints as realtime_endpoints
 from hub.realtime.service import Realtime
 from web import STATIC_DIR
@@ -39,11 +40,23 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         notifications.bp,
         notifications.prefs_bp,
         system.bp,
+        observe.bp,
         realtime_endpoints.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    realtime = Realtime(context.db, settings.redis_url, prefix=settings.redis_prefix)
+    metrics = Metrics()
+    context.extras["metrics"] = metrics
+    realtime = Realtime(
+        context.db,
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        observe_latency=metrics.fanout_latency.observe,
+    )
+    metrics.add_collector(
+        StatsCollector(realtime.stats, lambda: {"switchboard_open_sockets": realtime.open_sockets()})
+    )
+    observe.install_request_tracing(app)
     context.extras["realtime"] = realtime
     context.publisher = realtime.publisher
     if settings.redis_url:

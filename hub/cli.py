@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
+    from hub.observability.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     from hub.domain.errors import DomainError
 
     try:

@@ -21,7 +21,8 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -51,8 +52,15 @@ def notification_entry(row: Notification) -> dict[str, Any]:
 
 
 class Fanout:
-    def __init__(self, db: Database, bus: EventBus, stats: dict[str, int]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        stats: dict[str, int],
+        observe_latency: Callable[[float], None] | None = None,
+    ) -> None:
         self.db = db
+        self.observe_latency = observe_latency
         self.bus = bus
         self.stats = stats
         self.last_id = 0
@@ -210,6 +218,9 @@ class Fanout:
         event_id = int(event["id"])
         self.last_id = event_id
         self.stats["events_delivered"] = self.stats.get("events_delivered", 0) + 1
+        if self.observe_latency is not None and event.get("created_at"):
+            committed = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
+            self.observe_latency(max(0.0, time.time() - committed.timestamp()))
         project_id = event["project_id"]
         conns = self.projects.get(project_id) if project_id is not None else None
         if conns:

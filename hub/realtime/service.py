@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -37,13 +38,20 @@ def instance_id() -> str:
 
 
 class Realtime:
-    def __init__(self, db: Database, redis_url: str | None, *, prefix: str = "sb") -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis_url: str | None,
+        *,
+        prefix: str = "sb",
+        observe_latency: Callable[[float], None] | None = None,
+    ) -> None:
         self.stats: dict[str, int] = {}
         self.db = db
         self.max_replay = MAX_REPLAY
         self.bus: EventBus = create_bus(redis_url, prefix=prefix)
         self.store: PresenceStore = create_presence(redis_url, instance_id=instance_id(), prefix=prefix)
-        self.fanout = Fanout(db, self.bus, self.stats)
+        self.fanout = Fanout(db, self.bus, self.stats, observe_latency)
         self.presence = PresenceHub(self.store, self.bus, self.fanout.presence)
         self.publisher = EventPublisher(self.bus, self.stats)
         self._sweeper: asyncio.Task[None] | None = None
@@ -152,6 +160,12 @@ class Realtime:
             elif mono - conn.last_seen > PING_EVERY:
                 conn.ping_sent_at = mono
                 conn.send(messages.PING)
+
+    def open_sockets(self) -> dict[str, float]:
+        counts = {"tickets": 0.0, "notifications": 0.0, "presence": 0.0}
+        for conn in self.fanout.connections():
+            counts[conn.kind] += 1
+        return counts
 
     def describe(self) -> dict[str, Any]:
         return {

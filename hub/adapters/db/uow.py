@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.types import utcnow
+from hub.observability.logs import request_id
 
 Publisher = Callable[[Sequence[Event], Sequence[Notification]], Awaitable[None]]
 #: Runs after the events got their ids, inside the transaction; returns the notifications it added.
@@ -67,7 +68,13 @@ class UnitOfWork:
         self, type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]
     ) -> Event:
         """Record an event to be written with this transaction."""
-        event = Event(project_id=project_id, actor_id=actor_id, type=str(type_), payload=payload)
+        event = Event(
+            project_id=project_id,
+            actor_id=actor_id,
+            type=str(type_),
+            payload=payload,
+            request_id=request_id.get(),
+        )
         self._pending.append(event)
         return event
 

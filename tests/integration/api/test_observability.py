@@ -1,0 +1,56 @@
+"""Request ids, redacted access logs, Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from hub.adapters.db.models import Event
+from hub.context import HubContext
+from hub.observability.logs import JsonFormatter, redact
+from tests.support.api import Api
+
+
+def test_tokens_are_redacted() -> None:
+    assert redact("/ws/notifications/?token=eyJabc.def&x=1") == "/ws/notifications/?token=[redacted]&x=1"
+    assert redact("Authorization: Bearer eyJabc.def") == "Authorization: Bearer [redacted]"
+    assert redact("subprotocol bearer.eyJabc.def") == "subprotocol bearer.[redacted]"
+
+
+async def test_request_id_is_returned_logged_and_written_on_events(
+    api: Api, context: HubContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await api.user()
+    with caplog.at_level(logging.INFO, logger="switchboard.access"):
+        reply = await api.post(
+            "/api/projects",
+            json={"key": "RID", "name": "Traced"},
+            token=user.token,
+            headers={"X-Request-ID": "req-123"},
+        )
+        await api.get("/api/me", query={"token": "secret-value"}, token=user.token)
+    assert reply.headers["X-Request-ID"] == "req-123"
+    async with context.uow() as uow:
+        event = await uow.session.scalar(select(Event).where(Event.type == "project.created"))
+    assert event is not None
+    assert event.request_id == "req-123"
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert any('"request_id": "req-123"' in line and '"status": 201' in line for line in lines)
+    assert not any("secret-value" in line for line in lines)
+    assert any("token=[redacted]" in line for line in lines)
+
+
+async def test_metrics_endpoint(api: Api) -> None:
+    user = await api.user()
+    pid = (await api.project(user))["id"]
+    await api.ticket(user, pid)
+    text = (await api.get("/metrics")).body.decode()
+    assert (
+        'switchboard_http_requests_total{method="POST",route="/api/projects/<int:project_id>/tickets",status="201"} 1.0'
+        in text
+    )
+    assert "switchboard_events_published_total" in text
+    assert 'switchboard_open_sockets{endpoint="tickets"} 0.0' in text
+    assert "switchboard_fanout_latency_seconds_bucket" in text
