@@ -50,9 +50,11 @@ class HubProcess:
     """`switchboard serve` as a child process; `stop()` sends SIGTERM like a process manager."""
 
     def __init__(self, workdir: Path, env: dict[str, str], *args: str, port: int | None = None) -> None:
+        self.env = env
+        self.workdir = workdir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / f"hub-{self.port}.log"
+        self.log = workdir / f"hub-{self.port}-{time.monotonic_ns()}.log"
         self._handle = self.log.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hub.cli", "serve", "--port", str(self.port), *args],
