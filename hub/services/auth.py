@@ -30,6 +30,9 @@ from hub.domain.identity import Actor
 from hub.services.views import me_view
 
 _hasher = PasswordHasher()
+#: A rotated refresh token presented again within this many seconds is a lost response or two tabs
+#: racing, not theft: it gets a fresh pair of the same family instead of revoking it.
+REUSE_GRACE_SECONDS = 10
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 MIN_PASSWORD = 8
 ALGORITHM = "HS256"
@@ -159,7 +162,8 @@ async def login(uow: UnitOfWork, config: TokenConfig, email: str, password: str)
 
 
 async def refresh(uow: UnitOfWork, config: TokenConfig, token: str) -> dict[str, Any]:
-    """Rotate a refresh token; reuse of a rotated token revokes its whole family."""
+    """Rotate a refresh token; reuse of a rotated token revokes its whole family (after a short grace,
+    see REUSE_GRACE_SECONDS)."""
     async with uow:
         row = await uow.session.scalar(
             select(RefreshToken).where(RefreshToken.token_hash == _digest(token)).with_for_update()
@@ -167,6 +171,10 @@ async def refresh(uow: UnitOfWork, config: TokenConfig, token: str) -> dict[str,
         now = utcnow()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             raise Unauthenticated("invalid or expired refresh token")
+        if row.used_at is not None and (now - row.used_at).total_seconds() <= REUSE_GRACE_SECONDS:
+            pair = await _issue_pair(uow, config, row.user_id, row.family_id)
+            await uow.commit()
+            return pair
         if row.used_at is not None:
             await _revoke_family(uow, row.family_id)
             await uow.commit()

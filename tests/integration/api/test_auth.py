@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import jwt
+from datetime import timedelta
 
+import jwt
+from sqlalchemy import select
+
+from hub.adapters.db.models import RefreshToken
+from hub.context import HubContext
 from tests.conftest import SECRET
 from tests.support.api import PASSWORD, Api
 
@@ -64,19 +69,38 @@ async def test_missing_bad_and_expired_tokens_are_401(api: Api) -> None:
     assert reply.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api) -> None:
+async def _age_rotations(context: HubContext, seconds: int) -> None:
+    async with context.uow() as uow:
+        for row in await uow.session.scalars(select(RefreshToken).where(RefreshToken.used_at.is_not(None))):
+            row.used_at = row.used_at - timedelta(seconds=seconds) if row.used_at else None
+        await uow.commit()
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(api: Api, context: HubContext) -> None:
     user = await api.user()
     first = await api.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
     assert first.status == 200
     assert first.body["refresh_token"] != user.refresh_token
     second = await api.post("/api/auth/refresh", json={"refresh_token": first.body["refresh_token"]})
     assert second.status == 200
-    # The first token was already rotated: presenting it again is theft (or a bug) → family revoked.
+    await _age_rotations(context, 60)
+    # The first token was rotated a minute ago: presenting it again is theft → family revoked.
     reuse = await api.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
     assert reuse.status == 401
     assert "revoked" in reuse.body["error"]["message"]
     latest = await api.post("/api/auth/refresh", json={"refresh_token": second.body["refresh_token"]})
     assert latest.status == 401
+
+
+async def test_a_rotated_token_reused_within_seconds_gets_a_fresh_pair(api: Api) -> None:
+    """A lost response or two tabs racing is not theft: no sign-out for the user."""
+    user = await api.user()
+    first = await api.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
+    again = await api.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
+    assert first.status == again.status == 200
+    assert again.body["refresh_token"] not in (first.body["refresh_token"], user.refresh_token)
+    for token in (first.body["refresh_token"], again.body["refresh_token"]):
+        assert (await api.post("/api/auth/refresh", json={"refresh_token": token})).status == 200
 
 
 async def test_logout_revokes_that_login_only(api: Api) -> None:
