@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
-from hub.api import auth, notifications, observe, projects, system, tickets
+from hub.api import auth, notifications, observe, projects, system, tickets, webhooks
 from hub.api.errors import install_error_handlers
 from hub.api.http import install_http_policies
 from hub.config import Settings
@@ -42,6 +42,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         system.bp,
         observe.bp,
         realtime_endpoints.bp,
+        webhooks.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

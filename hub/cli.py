@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from hub.config import ConfigError, Settings, load_settings
 
 NOT_YET = {
-    "worker": "the webhook worker",
     "slack": "the Slack bot",
     "discord": "the Discord bot",
 }
@@ -42,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default ACCESS_TOKEN_TTL)")
 
+    sub.add_parser("worker", help="run the webhook worker as its own process (until SIGTERM/SIGINT)")
     for name, what in NOT_YET.items():
         sub.add_parser(name, help=f"run {what} as its own process")
     return parser
@@ -97,11 +97,20 @@ async def _token(settings: Settings, args: argparse.Namespace) -> None:
     print(issue_access_token(context.tokens, user.id, args.ttl))
 
 
+async def _worker(settings: Settings) -> None:
+    from hub.webhooks.runner import run_worker
+
+    if settings.is_sqlite:
+        await _migrate(settings)
+    await run_worker(settings)
+
+
 async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from hub.app import create_app
     from hub.context import build_context
     from hub.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
     from hub.server import serve_forever
+    from hub.webhooks.runner import attach_worker
 
     if settings.is_sqlite:
         await _migrate(settings)
@@ -110,6 +119,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         await load_demo(context)
         context.extras["demo_login"] = {"email": DEMO_USERS[0][0], "password": DEMO_PASSWORD}
     app = create_app(settings, context)
+    attach_worker(app, context)  # the webhook worker runs in-process; the publisher wakes it
     url = f"http://{args.host}:{args.port}/"
     print(f"Switchboard is running at {url}  (API docs: {url}docs)", flush=True)
     if args.demo:
@@ -146,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_create_user(settings, args))
         elif args.command == "token":
             asyncio.run(_token(settings, args))
+        elif args.command == "worker":
+            asyncio.run(_worker(settings))
     except DomainError as exc:
         detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
         print(f"switchboard: {exc.message}{' (' + detail + ')' if detail else ''}", file=sys.stderr)

@@ -1,0 +1,70 @@
+"""Running the webhook worker: on its own (`switchboard worker`) or inside `switchboard serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncGenerator, Sequence
+from typing import TYPE_CHECKING
+
+from hub.adapters.db.models import Event, Notification
+from hub.config import Settings
+from hub.context import HubContext, build_context
+from hub.webhooks.worker import WebhookWorker
+
+if TYPE_CHECKING:
+    from quart import Quart
+
+log = logging.getLogger(__name__)
+
+#: Where `attach_worker` leaves the worker, so the API can wake it after a redeliver or replay.
+EXTRA_KEY = "webhook_worker"
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run one webhook worker until SIGTERM or SIGINT, then stop it gracefully."""
+    context = build_context(settings)
+    db = context.db
+    worker = WebhookWorker(db, settings, uow=context.uow)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await worker.start()
+    print(f"Switchboard webhook worker {worker.name} is running", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await worker.stop()
+        await db.dispose()
+    print("webhook worker stopped", flush=True)
+
+
+def attach_worker(app: Quart, context: HubContext, *, chain_publisher: bool = True) -> WebhookWorker:
+    """Run a webhook worker for as long as `app` serves (started and stopped with it).
+
+    With `chain_publisher`, the context's publisher also wakes the worker after every commit, so the
+    first attempt follows the commit at once instead of at the next poll.
+    """
+    worker = WebhookWorker(context.db, context.settings, uow=context.uow)
+    context.extras[EXTRA_KEY] = worker
+    if chain_publisher:
+        previous = context.publisher
+
+        async def publish(events: Sequence[Event], notifications: Sequence[Notification]) -> None:
+            if previous is not None:
+                await previous(events, notifications)
+            await worker.notify_new_events(events, notifications)
+
+        context.publisher = publish
+
+    @app.while_serving
+    async def _webhook_worker() -> AsyncGenerator[None, None]:
+        await worker.start()
+        yield
+        await worker.stop()
+
+    return worker

@@ -1,0 +1,294 @@
+"""`WebhookWorker`: turns the outbox into signed HTTP deliveries, durably and politely.
+
+Each round: fan out new outbox events into delivery rows (`webhook_outbox.fan_out`), claim lanes of due
+deliveries for the free slots (`webhook_claims.claim`), and start one task per lane. A lane sends its
+endpoint's messages one at a time, in order, and hands each outcome to the `ResultWriter`; it stops at
+the first failure (the rest goes back to the queue) or when its lease gets too short to cover another
+attempt, so an attempt never outlives its lease. Then the worker sleeps until woken (new events,
+a finished lane, `notify_new_events`) or until the next delivery is due, at most `poll_interval`.
+
+Concurrency: at most `max_in_flight` lanes (HTTP requests) at once per worker, and
+`endpoint_concurrency` (default 1) per endpoint across all workers.
+
+`stop()` is graceful: no new claims, in-flight attempts finish and are recorded, claimed deliveries
+not yet started are released at once. A worker that is killed instead leaves leases that expire after
+`lease_seconds`; its deliveries are then retried by any worker.
+
+`clock` drives scheduling (due times, leases, the five-day rule) so tests can move time; the
+`webhook-timestamp` header always carries the real time, since receivers check it against theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from hub.adapters.db.engine import Database
+from hub.adapters.db.models import Event, Notification
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.adapters.webhooks.schedule import DEFAULT_SCHEDULE, parse_schedule
+from hub.adapters.webhooks.sender import DEFAULT_TIMEOUT_SECONDS, AttemptResult, WebhookSender
+from hub.adapters.webhooks.signing import build_headers
+from hub.config import Settings
+from hub.services import webhook_claims, webhook_outbox, webhook_results
+from hub.services.routing import notifications_for
+from hub.services.webhook_claims import Claimed, Lane
+from hub.services.webhook_messages import is_webhook_event
+from hub.services.webhook_results import Outcome
+from hub.webhooks.writer import ResultWriter
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = 3600.0
+MIN_SLEEP = 0.02
+LANES_PER_CLIENT = 8
+
+
+def schedule_from(settings: Settings) -> tuple[float, ...]:
+    if settings.webhook_retry_schedule:
+        return parse_schedule(settings.webhook_retry_schedule)
+    return DEFAULT_SCHEDULE
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        sender: WebhookSender | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        uow: Callable[[], UnitOfWork] | None = None,
+        name: str | None = None,
+        schedule: Sequence[float] | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_in_flight: int = 32,
+        lane_size: int = 100,
+        endpoint_concurrency: int = 1,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+        fanout_batch: int = webhook_outbox.BATCH,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.schedule = tuple(schedule) if schedule is not None else schedule_from(settings)
+        self._own_sender = sender is None
+        if sender is not None:
+            self._senders = [sender]
+        else:
+            # httpcore's pool does per-request work proportional to its connections, so one client per
+            # few lanes keeps the cost per request flat; an endpoint always uses the same client.
+            shards = max(1, math.ceil(max_in_flight / LANES_PER_CLIENT))
+            self._senders = [
+                WebhookSender(timeout=timeout, allow_private=settings.webhook_allow_private)
+                for _ in range(shards)
+            ]
+        self.sender = self._senders[0]
+        if lease_seconds <= self.sender.timeout:
+            raise ValueError("lease_seconds must be longer than the sender's timeout")
+        self._clock = clock
+        # Disabling an endpoint emits events whose notifications the unit of work's hook creates;
+        # `HubContext.uow` also publishes them live after commit.
+        self._uow = uow or (lambda: UnitOfWork(db, None, notifications_for))
+        self.name = name or _default_name()
+        self.max_in_flight = max_in_flight
+        self.lane_size = lane_size
+        self.endpoint_concurrency = endpoint_concurrency
+        self.lease_seconds = lease_seconds
+        #: An attempt starts only if the lease outlasts it by this much.
+        self._lease_margin = min(5.0, (lease_seconds - self.sender.timeout) / 2)
+        self.poll_interval = poll_interval
+        self.fanout_batch = fanout_batch
+        self._rng = rng
+        self._claims = itertools.count(1)
+        self._writer = ResultWriter(self._write)
+        self._lanes: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._next_prune = 0.0
+        self._new_events = True
+        self._next_fan_out = 0.0
+        self.attempts = 0
+        self.succeeded = 0
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Run the worker loop in the background until `stop()`."""
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name=f"webhook-worker {self.name}")
+
+    async def stop(self) -> None:
+        """Finish in-flight attempts, release what was claimed but not started, close the sender."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self._drain_lanes()
+        if self._own_sender:
+            for sender in self._senders:
+                await sender.aclose()
+
+    async def notify_new_events(
+        self, events: Sequence[Event] = (), notifications: Sequence[Notification] = ()
+    ) -> None:
+        """Wake the worker after a commit; a `Publisher`, so it can be (part of) the hub's publisher."""
+        if not events or any(is_webhook_event(event.type) for event in events):
+            self._new_events = True
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- one pass, for tests and tools ----------------------------------------------------------
+    async def run_once(self) -> int:
+        """Fan out every pending event, then send whatever is due now until nothing is; return attempts."""
+        before = self.attempts
+        await self.fan_out()
+        contended = 0
+        while True:
+            claim = await self._claim(self.max_in_flight, self._clock())
+            if not claim.lanes:
+                if claim.contended and contended < 100:
+                    contended += 1
+                    await asyncio.sleep(MIN_SLEEP)
+                    continue
+                break
+            await asyncio.gather(*(self._run_lane(lane) for lane in claim.lanes))
+        await self._writer.wait_idle()
+        return self.attempts - before
+
+    async def fan_out(self) -> int:
+        """Queue deliveries for all outbox events not yet seen; returns deliveries created."""
+        created = 0
+        while True:
+            result = await webhook_outbox.fan_out(self._uow(), self._clock(), batch=self.fanout_batch)
+            created += result.deliveries
+            if result.events < self.fanout_batch:
+                return created
+
+    async def prune(self) -> int:
+        return await webhook_results.prune(self._uow(), self._clock())
+
+    # --- the loop -------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        log.info("webhook worker %s started", self.name)
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                # Fan out when told of new events, and at every poll interval for those committed by
+                # other processes; not after every lane.
+                if self._new_events or time.monotonic() >= self._next_fan_out:
+                    self._new_events = False
+                    self._next_fan_out = time.monotonic() + self.poll_interval
+                    await self.fan_out()
+                delay = await self._dispatch()
+                if time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + PRUNE_EVERY
+                    await self.prune()
+            except Exception:
+                log.exception("webhook worker round failed; retrying in %.1f s", self.poll_interval)
+                delay = self.poll_interval
+            if delay > 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+        log.info("webhook worker %s stopping", self.name)
+
+    async def _dispatch(self) -> float:
+        """Claim lanes for free slots; return how long the loop may sleep."""
+        free = self.max_in_flight - len(self._lanes)
+        if free <= 0:
+            return self.poll_interval  # a finishing lane wakes the loop
+        now = self._clock()
+        claim = await self._claim(free, now)
+        for lane in claim.lanes:
+            task = asyncio.create_task(self._run_lane(lane), name=f"webhook-lane {lane.endpoint_id}")
+            self._lanes.add(task)
+            task.add_done_callback(self._lane_done)
+        if claim.lanes:
+            return 0.0  # there may be more due than one claim takes
+        if claim.contended:
+            return MIN_SLEEP  # another worker was claiming the same endpoints
+        if claim.next_due is None:
+            return self.poll_interval
+        return min(self.poll_interval, max(MIN_SLEEP, (claim.next_due - now).total_seconds()))
+
+    def _lane_done(self, task: asyncio.Task[None]) -> None:
+        self._lanes.discard(task)
+        self._wake.set()
+
+    async def _claim(self, slots: int, now: datetime) -> webhook_claims.Claim:
+        return await webhook_claims.claim(
+            self._uow(),
+            now=now,
+            owner=f"{self.name}:{next(self._claims)}",
+            slots=slots,
+            lane_size=self.lane_size,
+            lease_seconds=self.lease_seconds,
+            endpoint_concurrency=self.endpoint_concurrency,
+        )
+
+    async def _drain_lanes(self) -> None:
+        if self._lanes:
+            await asyncio.gather(*self._lanes, return_exceptions=True)
+        await self._writer.wait_idle()
+
+    # --- a lane ---------------------------------------------------------------------------------
+    async def _run_lane(self, lane: Lane) -> None:
+        """Send the lane's deliveries in order; stop at a failure, on stop(), or when the lease runs low."""
+        written: list[asyncio.Future[bool]] = []
+        queue = list(lane.deliveries)
+        try:
+            while queue and not self._stopping:
+                remaining = (lane.lease_until - self._clock()).total_seconds()
+                if remaining < self.sender.timeout + self._lease_margin:
+                    break
+                delivery = queue.pop(0)
+                attempted_at = self._clock()
+                result = await self._send(delivery)
+                self.attempts += 1
+                written.append(self._writer.submit(Outcome(delivery, attempted_at, result)))
+                if not result.success:
+                    break
+                self.succeeded += 1
+            written.extend(self._writer.submit(Outcome(delivery)) for delivery in queue)
+            await asyncio.gather(*written)
+        except Exception:
+            log.exception("webhook lane for endpoint %s failed", lane.endpoint_id)
+
+    async def _send(self, delivery: Claimed) -> AttemptResult:
+        data = delivery.body.encode()
+        try:
+            headers = build_headers(delivery.secrets, delivery.msg_id, int(time.time()), data)
+            sender = self._senders[delivery.endpoint_id % len(self._senders)]
+            return await sender.send(delivery.url, headers, data)
+        except Exception as exc:  # the sender reports network trouble itself; this is a bug guard
+            log.exception("sending webhook delivery %s failed unexpectedly", delivery.id)
+            return AttemptResult(None, 0, f"internal error: {type(exc).__name__}", "", None, False, False)
+
+    async def _write(self, outcomes: Sequence[Outcome]) -> None:
+        await webhook_results.record(
+            self._uow(),
+            outcomes,
+            now=self._clock(),
+            schedule=self.schedule,
+            rng=self._rng,
+        )
+
+
+def _default_name() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
