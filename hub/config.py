@@ -58,6 +58,18 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
 
+    @field_validator(
+        "secret_key",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "discord_bot_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("cors_allowed_origins", "ws_allowed_origins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
