@@ -11,7 +11,9 @@ from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, require
 from tests.e2e.hub import HubApi, HubProcess
 
 
-@pytest.fixture(scope="session")
+# Package scope: the sync Playwright API runs its own event loop in this thread while it is open, so it
+# must be closed before any asyncio test runs (testpaths also puts tests/e2e last).
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     require_playwright()
     require_chromium()
