@@ -72,11 +72,18 @@ class Fanout:
         self._wake = asyncio.Event()
         self._gap_since: float | None = None
         self._poll_due = False
+        self._positioned = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
-        self.last_id = await self._max_id()
+        try:
+            self.last_id = await self._max_id()
+            self._positioned = True
+        except Exception:
+            # Start anyway (so /healthz and /readyz answer); position at the first successful poll.
+            log.exception("database unavailable at start; the fan-out will position itself later")
+            self._positioned = False
         self.bus.add_listener(CHANNEL, self._on_bus)
         self.bus.on_reconnect(self._on_reconnect)
         loop = asyncio.get_running_loop()
@@ -181,6 +188,9 @@ class Fanout:
             self._gap_since = None
         if self._poll_due:
             self._poll_due = False
+            if not self._positioned:
+                self.last_id = max(self.last_id, await self._max_id())
+                self._positioned = True
             if await self._max_id() > self.last_id:
                 self.stats["poll_catch_ups"] = self.stats.get("poll_catch_ups", 0) + 1
                 await self._catch_up(until=None)

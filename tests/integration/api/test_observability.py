@@ -54,3 +54,19 @@ async def test_metrics_endpoint(api: Api) -> None:
     assert "switchboard_events_published_total" in text
     assert 'switchboard_open_sockets{endpoint="tickets"} 0.0' in text
     assert "switchboard_fanout_latency_seconds_bucket" in text
+
+
+async def test_readyz_fails_while_the_database_is_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hub.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    app = create_app(settings)
+    async with app.test_app() as test_app:
+        client = test_app.test_client()
+        assert (await client.get("/healthz")).status_code == 200
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        body = await ready.get_json()
+        assert body["status"] == "unavailable"
+        assert body["checks"]["database"].startswith("error")
