@@ -5,7 +5,8 @@ from __future__ import annotations
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
-from hub.api import auth, notifications, observe, projects, system, tickets, webhooks
+from bots.slack.runtime import install as install_slack
+from hub.api import auth, chat, notifications, observe, projects, system, tickets, webhooks
 from hub.api.errors import install_error_handlers
 from hub.api.http import install_http_policies
 from hub.config import Settings
@@ -43,6 +44,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         observe.bp,
         realtime_endpoints.bp,
         webhooks.bp,
+        chat.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -64,6 +66,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         context.readiness_probes["redis"] = realtime.ping_backend
     install_error_handlers(app)
     install_http_policies(app, settings.cors_allowed_origins)
+    install_slack(app, context)  # a no-op unless Slack is configured
 
     @app.get("/")
     async def index() -> Response:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from hub.config import ConfigError, Settings, load_settings
 
 NOT_YET = {
-    "slack": "the Slack bot",
     "discord": "the Discord bot",
 }
 
@@ -42,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default ACCESS_TOKEN_TTL)")
 
     sub.add_parser("worker", help="run the webhook worker as its own process (until SIGTERM/SIGINT)")
+    slack = sub.add_parser("slack", help="run the Slack bot as its own process")
+    slack.add_argument("--host", default="127.0.0.1")
+    slack.add_argument(
+        "--port", type=int, default=3000, help="port for POST /slack/events (not used in Socket Mode)"
+    )
     for name, what in NOT_YET.items():
         sub.add_parser(name, help=f"run {what} as its own process")
     return parser
@@ -158,6 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_token(settings, args))
         elif args.command == "worker":
             asyncio.run(_worker(settings))
+        elif args.command == "slack":
+            from bots.slack.runtime import run_standalone
+
+            asyncio.run(run_standalone(settings, host=args.host, port=args.port))
+    except ConfigError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 2
     except DomainError as exc:
         detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
         print(f"switchboard: {exc.message}{' (' + detail + ')' if detail else ''}", file=sys.stderr)

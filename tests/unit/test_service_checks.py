@@ -22,5 +22,5 @@ def test_missing_service_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None
 def test_an_unreachable_port_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "IN_CI", True)
     monkeypatch.setattr(services, "REDIS_URL", "redis://127.0.0.1:1/0")
-    with pytest.raises(pytest.fail.Exception, match="cannot connect to 127.0.0.1:1"):
+    with pytest.raises(pytest.fail.Exception, match=r"cannot connect to 127\.0\.0\.1:1"):
         services.require_redis()

@@ -1,0 +1,128 @@
+"""Direct messages for notifications: immediate ones as they come, digests once a day.
+
+Two durable consumers over `notifications` (see `hub.services.chat_notify`):
+
+- DMs: each notification routed `immediate` for the platform is sent to every linked account of its
+  user, then the position moves past it (one transaction per notification: a crash in between can
+  repeat at most that one DM — at-least-once, documented in docs/slack.md);
+- digests: at `digest_hour` (UTC) each day, one DM per user listing the notifications routed `digest`
+  since their previous digest.
+
+`clock` decides when digests are due, so tests move time instead of waiting a day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bots.sink import PermanentSendError, RelaySink
+from hub.adapters.db.engine import Database
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.services import chat_leader, chat_notify
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(
+        self,
+        db: Database,
+        sink: RelaySink,
+        *,
+        digest_hour: int = 9,
+        poll_interval: float = 2.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.sink = sink
+        self.platform = sink.platform
+        self.consumer = f"{sink.platform}-dm"
+        self.digest_hour = digest_hour
+        self.poll_interval = poll_interval
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.started_at = clock()
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name=self.consumer)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def wake(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            async with chat_leader.leadership(self.db, self.consumer) as leader:
+                while leader and not self._stopping:
+                    self._wake.clear()
+                    try:
+                        await self.run_dms_once()
+                        await self.run_digests_once()
+                    except Exception:
+                        log.exception("%s round failed; retrying", self.consumer)
+                    await self._sleep(self.poll_interval)
+            if not self._stopping:
+                await self._sleep(self.poll_interval * 5)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    async def run_dms_once(self) -> int:
+        """Send the DMs of notifications after the position; returns how many were sent."""
+        sent = 0
+        _position, items = await chat_notify.pending_direct_messages(
+            self.uow(), platform=self.platform, consumer=self.consumer, since=self.started_at
+        )
+        for notification_id, message in items:
+            for account in message.accounts if message else []:
+                assert message is not None
+                try:
+                    await self.sink.send_dm(account, message.notification)
+                    sent += 1
+                except PermanentSendError as error:
+                    log.warning("%s: cannot DM %s: %s", self.consumer, account.external_id, error)
+            await chat_notify.advance(self.uow(), self.consumer, notification_id)
+        self.sent += sent
+        return sent
+
+    async def run_digests_once(self) -> int:
+        """Send the digests due at the clock's now; returns how many were sent."""
+        now = self._clock()
+        sent = 0
+        for digest in await chat_notify.due_digests(
+            self.uow(), platform=self.platform, now=now, hour=self.digest_hour
+        ):
+            if digest.notifications:
+                for account in digest.accounts:
+                    try:
+                        await self.sink.send_digest(account, digest.notifications)
+                        sent += 1
+                    except PermanentSendError as error:
+                        log.warning(
+                            "%s: cannot send digest to %s: %s", self.consumer, account.external_id, error
+                        )
+            await chat_notify.mark_digest_sent(
+                self.uow(), platform=self.platform, user_id=digest.user_id, position=digest.position, now=now
+            )
+        return sent

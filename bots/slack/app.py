@@ -1,0 +1,83 @@
+"""Building the bolt `AsyncApp` for one hub: single-workspace token or multi-workspace OAuth.
+
+Installation store (multi-workspace): slack_sdk's own `AsyncSQLAlchemyInstallationStore` and
+`AsyncSQLAlchemyOAuthStateStore`, on the hub's async engine. Their tables (`slack_installations`,
+`slack_bots`, `slack_oauth_states`) are declared on our metadata with slack_sdk's own table builders
+(`hub/adapters/db/chat_models.py`), so Alembic creates them and the drift test guards them; we never
+call `create_tables()`. Writing our own store would duplicate slack_sdk's token-rotation-aware code
+for no gain. (They store naive UTC datetimes, as slack_sdk does everywhere.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+
+from bots.actions import Actions, PresenceLookup
+from bots.slack import buttons, commands, events
+from bots.slack.bot import SlackBot, log
+from bots.slack.clients import SlackClients
+from bots.slack.config import BOT_SCOPES, SlackConfig
+from bots.slack.people import SlackPeople
+from hub.adapters.db.engine import Database
+from hub.adapters.db.uow import UnitOfWork
+
+STATE_SECONDS = 600
+
+
+@dataclass
+class SlackParts:
+    bolt: AsyncApp
+    bot: SlackBot
+    clients: SlackClients
+
+
+def build(
+    config: SlackConfig,
+    db: Database,
+    *,
+    uow_factory: Callable[[], UnitOfWork] | None = None,
+    presence: PresenceLookup | None = None,
+) -> SlackParts:
+    """The bolt app with every listener registered, and the clients the relays use.
+
+    `uow_factory` (normally `HubContext.uow`) makes the units of work commands run in, so their events
+    reach the publisher (sockets, notifications) exactly like REST writes.
+    """
+    make_uow = uow_factory or (lambda: UnitOfWork(db))
+    store = None
+    oauth = None
+    if config.multi_workspace:
+        assert config.client_id is not None
+        store = AsyncSQLAlchemyInstallationStore(client_id=config.client_id, engine=db.engine, logger=log)
+        oauth = AsyncOAuthSettings(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=f"{config.public_url.rstrip('/')}/slack/oauth_redirect",
+            installation_store=store,
+            state_store=AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=STATE_SECONDS, engine=db.engine, logger=log
+            ),
+            install_page_rendering_enabled=True,
+            logger=log,
+        )
+    clients = SlackClients(config, store)
+    bolt = AsyncApp(
+        client=clients.default,
+        signing_secret=config.signing_secret,
+        installation_store=store,
+        oauth_settings=oauth,
+        process_before_response=config.process_before_response,
+        logger=log,
+    )
+    bot = SlackBot(config, Actions(make_uow, presence), SlackPeople(make_uow), make_uow)
+    commands.register(bolt, bot)
+    buttons.register(bolt, bot)
+    events.register(bolt, bot)
+    return SlackParts(bolt, bot, clients)

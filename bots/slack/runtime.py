@@ -1,0 +1,148 @@
+"""Running Slack: inside `switchboard serve` (`install`) or as its own process (`run_standalone`).
+
+Either way the same parts run: the bolt app (HTTP endpoint or Socket Mode), the channel relay and the
+DM/digest notifier. The relay and notifier wake on every committed event heard on the bus channel
+`events` (in-process, or Redis when `REDIS_URL` is set) and poll the outbox every 2 s besides, so a
+standalone bot without Redis still follows within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from quart import Quart
+
+from bots.actions import PresenceLookup
+from bots.notify import Notifier
+from bots.relay import Relay
+from bots.slack.app import SlackParts, build
+from bots.slack.config import SlackConfig
+from bots.slack.routes import blueprint
+from bots.slack.sink import SlackSink
+from bots.slack.socket import SocketMode
+from hub.adapters.bus import EventBus
+from hub.config import ConfigError, Settings
+from hub.context import HubContext, build_context
+
+EXTRA_KEY = "slack"
+BUS_CHANNEL = "events"
+
+
+class SlackRuntime:
+    def __init__(
+        self, config: SlackConfig, context: HubContext, presence: PresenceLookup | None = None
+    ) -> None:
+        self.config = config
+        self.parts: SlackParts = build(config, context.db, uow_factory=context.uow, presence=presence)
+        self.sink = SlackSink(self.parts.clients, config.public_url)
+        self.relay = Relay(context.db, self.sink)
+        self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour)
+        self.socket = SocketMode(self.parts.bolt, config.app_token) if config.app_token else None
+        self._bus: EventBus | None = None
+
+    @property
+    def bolt(self) -> Any:
+        return self.parts.bolt
+
+    def _wake(self, _channel: str, _message: bytes) -> None:
+        self.relay.wake()
+        self.notifier.wake()
+
+    async def start(self, bus: EventBus | None = None) -> None:
+        self._bus = bus
+        if bus is not None:
+            bus.add_listener(BUS_CHANNEL, self._wake)
+        await self.relay.start()
+        await self.notifier.start()
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.stop()
+        if self._bus is not None:
+            self._bus.remove_listener(BUS_CHANNEL, self._wake)
+        await self.relay.stop()
+        await self.notifier.stop()
+
+
+def _presence(context: HubContext) -> PresenceLookup | None:
+    realtime = context.extras.get("realtime")
+    if realtime is None:
+        return None
+
+    async def lookup(project_id: int) -> list[tuple[int, str, int | None]]:
+        return [(u.user_id, u.name, u.viewing) for u in await realtime.store.snapshot(project_id)]
+
+    return lookup
+
+
+def install(app: Quart, context: HubContext, config: SlackConfig | None = None) -> SlackRuntime | None:
+    """Serve Slack from the hub when it is configured: registers `POST /slack/events` (and the OAuth
+    routes in multi-workspace mode) and runs relay, notifier and Socket Mode while the app serves.
+    Call it after `create_app` built the real-time parts. Returns None when Slack is not configured."""
+    config = config or SlackConfig.from_settings(context.settings)
+    if config is None:
+        return None
+    runtime = SlackRuntime(config, context, _presence(context))
+    context.extras[EXTRA_KEY] = runtime
+    app.register_blueprint(blueprint(runtime.bolt))
+    realtime = context.extras.get("realtime")
+
+    @app.while_serving
+    async def _slack() -> AsyncGenerator[None, None]:
+        await runtime.start(realtime.bus if realtime is not None else None)
+        yield
+        await runtime.stop()
+
+    return runtime
+
+
+async def run_standalone(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 3000, stop: asyncio.Event | None = None
+) -> None:
+    """`switchboard slack`: the bot as its own process, until SIGINT/SIGTERM (or `stop` is set). In HTTP
+    mode it serves `POST /slack/events` (and `/healthz`) on host:port; in Socket Mode it serves nothing."""
+    from hub.adapters.bus import create_bus
+    from hub.realtime.publisher import EventPublisher
+    from hub.server import hypercorn_config
+
+    config = SlackConfig.from_settings(settings)
+    if config is None:
+        raise ConfigError(
+            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (docs/slack.md)"
+        )
+    context = build_context(settings)
+    bus = create_bus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+    if bus is not None:
+        context.publisher = EventPublisher(bus, {})  # commands reach the hub's sockets at once
+        await bus.start()
+    runtime = SlackRuntime(config, context)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start(bus)
+    print(
+        f"Switchboard Slack bot is running ({'Socket Mode' if config.socket_mode else f'http://{host}:{port}'})"
+    )
+    try:
+        if config.socket_mode:
+            await stop.wait()
+        else:
+            from hypercorn.asyncio import serve
+
+            web = Quart("switchboard-slack")
+            web.register_blueprint(blueprint(runtime.bolt))
+            web.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+            await serve(web, hypercorn_config(f"{host}:{port}"), shutdown_trigger=stop.wait)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runtime.stop()
+        if bus is not None:
+            await bus.stop()
+        await context.db.dispose()

@@ -1,0 +1,158 @@
+"""Notifications for chat: the immediate DMs and the daily digests, as routing decided them.
+
+Routing (`services/routing.py`) stores per destination what each notification should do
+(`deliver_slack`, `deliver_discord`: immediate, digest or off). The chat bots only read that decision:
+
+- **immediate** — a durable consumer of `notifications` by id (row `{platform}-dm` in
+  `consumer_positions`; a new one starts at the newest notification). Notification ids become visible
+  in id order like event ids (they are written under the same outbox lock).
+- **digest** — once a day per user (row `{platform}-digest:{user_id}`: its position is the last
+  notification included, its `updated_at` the time of the last digest run for that user).
+
+Only users with a linked account on the platform are served; others are skipped (their web
+notifications are unaffected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.adapters.db.chat_models import ChatIdentity
+from hub.adapters.db.models import Notification
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.adapters.db.webhook_models import ConsumerPosition
+from hub.services.chat import ChatUser, chat_accounts_of
+from hub.services.views import notification_view
+from hub.services.webhook_outbox import advance_position, lock_position
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    notification: dict[str, Any]
+    accounts: list[ChatUser]
+
+
+@dataclass(frozen=True)
+class Digest:
+    user_id: int
+    accounts: list[ChatUser]
+    notifications: list[dict[str, Any]]
+    #: Where this user's digest position moves once it is sent.
+    position: int
+
+
+def _column(platform: str) -> Any:
+    return getattr(Notification, f"deliver_{platform}")
+
+
+def _start_before(since: datetime | None) -> Any:
+    """A new consumer starts after the notifications older than `since` (the bot's start): no flood of
+    history, and nothing made while the bot was starting up is skipped."""
+
+    async def start(session: Any) -> int:
+        query = select(func.coalesce(func.max(Notification.id), 0))
+        if since is not None:
+            query = query.where(Notification.created_at < since)
+        return int(await session.scalar(query) or 0)
+
+    return start
+
+
+async def pending_direct_messages(
+    uow: UnitOfWork, *, platform: str, consumer: str, limit: int = 100, since: datetime | None = None
+) -> tuple[int, list[tuple[int, DirectMessage | None]]]:
+    """(position, [(notification id, message or None when nothing is to be sent)]) after the position."""
+    async with uow:
+        position = await lock_position(uow.session, consumer, _start_before(since), utcnow())
+        await uow.commit()
+        if position is None:
+            return 0, []
+        rows = list(
+            await uow.session.scalars(
+                select(Notification).where(Notification.id > position).order_by(Notification.id).limit(limit)
+            )
+        )
+    wanted = {row.id for row in rows if getattr(row, f"deliver_{platform}") == "immediate"}
+    accounts = await chat_accounts_of(uow, platform, {row.user_id for row in rows if row.id in wanted})
+    found: list[tuple[int, DirectMessage | None]] = []
+    for row in rows:
+        mine = accounts.get(row.user_id) if row.id in wanted else None
+        found.append((row.id, DirectMessage(notification_view(row), mine) if mine else None))
+    return position, found
+
+
+async def advance(uow: UnitOfWork, consumer: str, position: int) -> None:
+    async with uow:
+        await advance_position(uow.session, consumer, position, utcnow())
+        await uow.commit()
+
+
+def digest_consumer(platform: str, user_id: int) -> str:
+    return f"{platform}-digest:{user_id}"
+
+
+async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: int) -> list[Digest]:
+    """The digests to send at `now`: users with an account on the platform whose digest did not run
+    today (UTC) yet, once `now` is past `hour`. A digest may be empty (nothing to say): the caller
+    still marks it done so the day counts."""
+    if now.hour < hour:
+        return []
+    async with uow:
+        user_ids = set(
+            await uow.session.scalars(select(ChatIdentity.user_id).where(ChatIdentity.platform == platform))
+        )
+        positions = {
+            row.name: row
+            for row in await uow.session.scalars(
+                select(ConsumerPosition).where(ConsumerPosition.name.like(f"{platform}-digest:%"))
+            )
+        }
+        due: list[tuple[int, int | None]] = []
+        for user_id in sorted(user_ids):
+            row = positions.get(digest_consumer(platform, user_id))
+            if row is not None and row.updated_at.date() >= now.date():
+                continue
+            due.append((user_id, row.position if row is not None else None))
+        digests: list[Digest] = []
+        accounts = await _accounts(uow, platform, {uid for uid, _ in due})
+        for user_id, after in due:
+            query = select(Notification).where(Notification.user_id == user_id, _column(platform) == "digest")
+            if after is None:
+                query = query.where(Notification.created_at >= now - timedelta(days=1))
+            else:
+                query = query.where(Notification.id > after)
+            rows = list(await uow.session.scalars(query.order_by(Notification.id).limit(200)))
+            position = rows[-1].id if rows else (after or 0)
+            digests.append(
+                Digest(user_id, accounts.get(user_id, []), [notification_view(r) for r in rows], position)
+            )
+        return digests
+
+
+async def _accounts(uow: UnitOfWork, platform: str, user_ids: set[int]) -> dict[int, list[ChatUser]]:
+    rows = await uow.session.scalars(
+        select(ChatIdentity).where(ChatIdentity.platform == platform, ChatIdentity.user_id.in_(user_ids))
+    )
+    found: dict[int, list[ChatUser]] = {}
+    for row in rows:
+        found.setdefault(row.user_id, []).append(ChatUser(row.platform, row.team_id, row.external_id))
+    return found
+
+
+async def mark_digest_sent(
+    uow: UnitOfWork, *, platform: str, user_id: int, position: int, now: datetime
+) -> None:
+    name = digest_consumer(platform, user_id)
+    async with uow:
+        row = await uow.session.get(ConsumerPosition, name)
+        if row is None:
+            uow.session.add(ConsumerPosition(name=name, position=position, updated_at=now))
+        else:
+            row.position = position
+            row.updated_at = now
+        await uow.commit()

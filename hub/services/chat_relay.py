@@ -1,0 +1,283 @@
+"""What the chat relays read and record: outbox batches, subscriptions, and the message maps.
+
+A relay is a durable consumer of the `events` outbox with its own row in `consumer_positions` (e.g.
+`slack-relay`), read the same way as the webhook consumer (`webhook_outbox.lock_position`). A new
+relay starts after the events older than its start: channels are not flooded with history.
+
+Exactly-once posting across restarts rests on the message maps, not on the position alone (see
+`bots/relay.py` for the protocol): before each non-idempotent post the relay commits a write-ahead
+marker (`pending_event_id`, or a comment row without `message_id`); after the platform answers it
+records the message id and clears the marker. Events at or below a ticket row's `last_event_id` are
+already reflected in that channel and are skipped; a marker found on restart is reconciled by looking
+for the message that carries the event id in its metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, ChatTicketMessage
+from hub.adapters.db.models import Event, Ticket, User
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.services.chat_subscriptions import KIND_OF_EVENT
+from hub.services.tickets import TICKET_LOAD
+from hub.services.views import ticket_view
+from hub.services.webhook_outbox import advance_position, lock_position
+
+
+@dataclass(frozen=True)
+class Target:
+    """A channel subscribed to a project, with its filters."""
+
+    subscription_id: int
+    platform: str
+    team_id: str
+    channel_id: str
+    project_id: int
+    format: str
+    event_types: tuple[str, ...] | None
+    labels: tuple[str, ...] | None
+    summary: bool
+    summary_message_id: str | None
+
+    def wants(self, event_type: str, labels: list[str] | None) -> bool:
+        kind = KIND_OF_EVENT.get(event_type)
+        if kind is None or (self.event_types is not None and kind not in self.event_types):
+            return False
+        return self.labels is None or labels is None or bool(set(self.labels) & set(labels))
+
+
+@dataclass
+class TicketMessage:
+    team_id: str
+    channel_id: str
+    ticket_id: int
+    message_id: str | None = None
+    thread_id: str | None = None
+    last_event_id: int = 0
+    pending_event_id: int | None = None
+
+
+@dataclass
+class CommentMessage:
+    team_id: str
+    channel_id: str
+    comment_id: int
+    ticket_id: int
+    event_id: int
+    message_id: str | None = None
+    from_chat: bool = False
+
+
+@dataclass
+class RelayBatch:
+    position: int
+    events: list[Event]
+    targets: dict[int, list[Target]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    #: Current views of the tickets that comment events point at (None: deleted since).
+    tickets_now: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    ticket_messages: dict[tuple[str, str, int], TicketMessage] = field(default_factory=dict)
+    comment_messages: dict[tuple[str, str, int], CommentMessage] = field(default_factory=dict)
+
+
+def _start_before(since: datetime | None) -> Any:
+    """A new relay starts after the events older than `since` (its start): channels are not flooded
+    with history, and nothing committed while the relay was starting up is skipped."""
+
+    async def start(session: Any) -> int:
+        query = select(func.coalesce(func.max(Event.id), 0))
+        if since is not None:
+            query = query.where(Event.created_at < since)
+        return int(await session.scalar(query) or 0)
+
+    return start
+
+
+async def load_batch(
+    uow: UnitOfWork, *, platform: str, consumer: str, limit: int = 200, since: datetime | None = None
+) -> RelayBatch:
+    """The next events after the consumer's position, with everything needed to relay them."""
+    async with uow:
+        session = uow.session
+        position = await lock_position(session, consumer, _start_before(since), utcnow())
+        if position is None:  # another transaction holds the row this instant: try again next round
+            return RelayBatch(0, [])
+        events = list(
+            await session.scalars(select(Event).where(Event.id > position).order_by(Event.id).limit(limit))
+        )
+        await uow.commit()  # keeps a just-created position row
+        batch = RelayBatch(position, events)
+        relevant = [e for e in events if e.project_id is not None and e.type in KIND_OF_EVENT]
+        if not relevant:
+            return batch
+        subs = await session.scalars(
+            select(ChatSubscription).where(
+                ChatSubscription.platform == platform,
+                ChatSubscription.project_id.in_({e.project_id for e in relevant}),
+            )
+        )
+        for sub in subs:
+            batch.targets.setdefault(sub.project_id, []).append(_target(sub))
+        actor_ids = {e.actor_id for e in relevant if e.actor_id is not None}
+        if actor_ids:
+            rows = await session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))
+            batch.names = {uid: name for uid, name in rows.all()}
+        ticket_ids = {_ticket_id(e) for e in relevant}
+        comment_ticket_ids = {_ticket_id(e) for e in relevant if e.type.startswith("comment.")}
+        if comment_ticket_ids:
+            found = await session.scalars(
+                select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(comment_ticket_ids))
+            )
+            views = {t.id: ticket_view(t) for t in found.unique()}
+            batch.tickets_now = {tid: views.get(tid) for tid in comment_ticket_ids}
+        for row in await session.scalars(
+            select(ChatTicketMessage).where(
+                ChatTicketMessage.platform == platform, ChatTicketMessage.ticket_id.in_(ticket_ids)
+            )
+        ):
+            batch.ticket_messages[(row.team_id, row.channel_id, row.ticket_id)] = TicketMessage(
+                row.team_id, row.channel_id, row.ticket_id, row.message_id, row.thread_id,
+                row.last_event_id, row.pending_event_id,
+            )  # fmt: skip
+        comment_ids = {int(e.payload["comment"]["id"]) for e in relevant if e.type.startswith("comment.")}
+        if comment_ids:
+            for known in await session.scalars(
+                select(ChatCommentMessage).where(
+                    ChatCommentMessage.platform == platform, ChatCommentMessage.comment_id.in_(comment_ids)
+                )
+            ):
+                batch.comment_messages[(known.team_id, known.channel_id, known.comment_id)] = CommentMessage(
+                    known.team_id, known.channel_id, known.comment_id, known.ticket_id, known.event_id,
+                    known.message_id, known.from_chat,
+                )  # fmt: skip
+        return batch
+
+
+def _ticket_id(event: Event) -> int:
+    if event.type.startswith("comment."):
+        return int(event.payload["ticket_id"])
+    return int(event.payload["ticket"]["id"])
+
+
+def _target(sub: ChatSubscription) -> Target:
+    return Target(
+        sub.id, sub.platform, sub.team_id, sub.channel_id, sub.project_id, sub.format,
+        tuple(sub.event_types) if sub.event_types is not None else None,
+        tuple(sub.labels) if sub.labels is not None else None,
+        sub.summary, sub.summary_message_id,
+    )  # fmt: skip
+
+
+async def save_ticket_message(uow: UnitOfWork, platform: str, message: TicketMessage) -> None:
+    """Insert or update a ticket's map row (the relay is the only writer: it holds the leader lock)."""
+    async with uow:
+        row = await uow.session.scalar(
+            select(ChatTicketMessage).where(
+                ChatTicketMessage.platform == platform,
+                ChatTicketMessage.team_id == message.team_id,
+                ChatTicketMessage.channel_id == message.channel_id,
+                ChatTicketMessage.ticket_id == message.ticket_id,
+            )
+        )
+        now = utcnow()
+        if row is None:
+            row = ChatTicketMessage(
+                platform=platform, team_id=message.team_id, channel_id=message.channel_id,
+                ticket_id=message.ticket_id, created_at=now,
+            )  # fmt: skip
+            uow.session.add(row)
+        row.message_id = message.message_id
+        row.thread_id = message.thread_id
+        row.last_event_id = message.last_event_id
+        row.pending_event_id = message.pending_event_id
+        row.updated_at = now
+        await uow.commit()
+
+
+async def save_comment_message(uow: UnitOfWork, platform: str, message: CommentMessage) -> None:
+    async with uow:
+        row = await uow.session.scalar(
+            select(ChatCommentMessage).where(
+                ChatCommentMessage.platform == platform,
+                ChatCommentMessage.team_id == message.team_id,
+                ChatCommentMessage.channel_id == message.channel_id,
+                ChatCommentMessage.comment_id == message.comment_id,
+            )
+        )
+        if row is None:
+            row = ChatCommentMessage(
+                platform=platform, team_id=message.team_id, channel_id=message.channel_id,
+                comment_id=message.comment_id, created_at=utcnow(),
+            )  # fmt: skip
+            uow.session.add(row)
+        row.ticket_id = message.ticket_id
+        row.event_id = message.event_id
+        row.message_id = message.message_id
+        row.from_chat = message.from_chat
+        await uow.commit()
+
+
+async def forget_comment_message(uow: UnitOfWork, platform: str, message: CommentMessage) -> None:
+    async with uow:
+        await uow.session.execute(
+            delete(ChatCommentMessage).where(
+                ChatCommentMessage.platform == platform,
+                ChatCommentMessage.team_id == message.team_id,
+                ChatCommentMessage.channel_id == message.channel_id,
+                ChatCommentMessage.comment_id == message.comment_id,
+            )
+        )
+        await uow.commit()
+
+
+async def advance(uow: UnitOfWork, consumer: str, position: int) -> None:
+    async with uow:
+        await advance_position(uow.session, consumer, position, utcnow())
+        await uow.commit()
+
+
+async def set_summary_message(uow: UnitOfWork, subscription_id: int, message_id: str) -> None:
+    async with uow:
+        sub = await uow.session.get(ChatSubscription, subscription_id)
+        if sub is not None:
+            sub.summary_message_id = message_id
+            await uow.commit()
+
+
+async def ticket_of_thread(
+    uow: UnitOfWork, platform: str, team_id: str, channel_id: str, thread: str
+) -> int | None:
+    """The ticket whose relayed thread this is (for replies typed in chat), or None."""
+    async with uow:
+        found = await uow.session.scalar(
+            select(ChatTicketMessage.ticket_id).where(
+                ChatTicketMessage.platform == platform,
+                ChatTicketMessage.team_id == team_id,
+                ChatTicketMessage.channel_id == channel_id,
+                ChatTicketMessage.thread_id == thread,
+            )
+        )
+        return int(found) if found is not None else None
+
+
+async def comment_of_message(
+    uow: UnitOfWork, platform: str, team_id: str, channel_id: str, message_id: str
+) -> int | None:
+    """The hub comment that a message typed in chat became (to follow its edits and deletion)."""
+    async with uow:
+        found = await uow.session.scalar(
+            select(ChatCommentMessage.comment_id).where(
+                ChatCommentMessage.platform == platform,
+                ChatCommentMessage.team_id == team_id,
+                ChatCommentMessage.channel_id == channel_id,
+                ChatCommentMessage.message_id == message_id,
+                ChatCommentMessage.from_chat.is_(True),
+            )
+        )
+        return int(found) if found is not None else None

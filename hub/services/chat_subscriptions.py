@@ -1,0 +1,213 @@
+"""Channel subscriptions: which chat channels relay which project's events, filtered how.
+
+Who may do it: **members and above** (`Action.WRITE`) subscribe or unsubscribe a channel; anyone who
+can read the project (viewers too) lists its subscriptions. A subscription shows the project's
+tickets to everyone in the channel, members of the project or not, so it is a write decision, not a
+read one: a viewer cannot widen the audience of a project.
+
+Filters: `event_types` (None: all) uses the tickets socket's action names — `created`, `updated`,
+`assigned`, `status_changed`, `deleted`, `commented` (comment edits and deletions follow their
+comment); `labels` (None: all) keeps tickets carrying at least one of the labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.adapters.db.chat_models import PLATFORMS, ChatSubscription
+from hub.adapters.db.models import Project
+from hub.adapters.db.types import utcnow
+from hub.adapters.db.uow import UnitOfWork
+from hub.domain.errors import Forbidden, NotFound, ValidationFailed
+from hub.domain.identity import Actor
+from hub.services.policy import Action, authorize
+from hub.services.views import iso
+
+EVENT_KINDS = ("created", "updated", "assigned", "status_changed", "deleted", "commented")
+FORMATS = ("compact", "detailed")
+#: Outbox event type → the subscription kind that lets it through.
+KIND_OF_EVENT = {
+    "ticket.created": "created",
+    "ticket.updated": "updated",
+    "ticket.assigned": "assigned",
+    "ticket.status_changed": "status_changed",
+    "ticket.deleted": "deleted",
+    "comment.created": "commented",
+    "comment.updated": "commented",
+    "comment.deleted": "commented",
+}
+_ALIASES = {"create": "created", "update": "updated", "assign": "assigned", "status": "status_changed",
+            "delete": "deleted", "comment": "commented", "comments": "commented"}  # fmt: skip
+
+
+def subscription_view(sub: ChatSubscription, project_key: str | None = None) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "platform": sub.platform,
+        "team_id": sub.team_id,
+        "channel": sub.channel_id,
+        "project_id": sub.project_id,
+        "project_key": project_key,
+        "event_types": sub.event_types,
+        "labels": sub.labels,
+        "format": sub.format,
+        "summary": sub.summary,
+        "created_by": sub.created_by,
+        "created_at": iso(sub.created_at),
+    }
+
+
+def clean_event_kinds(kinds: Iterable[str] | None) -> list[str] | None:
+    """Normalise kinds (`status`, `ticket.status_changed`, `in-progress`-style dashes); None means all."""
+    if kinds is None:
+        return None
+    cleaned: list[str] = []
+    for kind in kinds:
+        name = kind.strip().lower().replace("-", "_")
+        name = KIND_OF_EVENT.get(name, _ALIASES.get(name, name))
+        if name == "all":
+            return None
+        if name not in EVENT_KINDS:
+            raise ValidationFailed(
+                f"unknown event kind {kind!r}", fields={"event_types": "use " + ", ".join(EVENT_KINDS)}
+            )
+        if name not in cleaned:
+            cleaned.append(name)
+    return cleaned or None
+
+
+async def _project_by_key(uow: UnitOfWork, key: str) -> Project:
+    project = await uow.session.scalar(select(Project).where(Project.key == key.strip().upper()))
+    if project is None:
+        raise NotFound(f"no project {key.strip().upper()}")
+    return project
+
+
+async def subscribe(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    platform: str,
+    team_id: str,
+    channel_id: str,
+    project_key: str,
+    event_types: Iterable[str] | None = None,
+    labels: Iterable[str] | None = None,
+    format: str = "compact",
+    summary: bool = False,
+) -> dict[str, Any]:
+    """Relay a project into a channel (or change the channel's filters); members and above."""
+    if platform not in PLATFORMS:
+        raise ValidationFailed("unknown chat platform", fields={"platform": "must be slack or discord"})
+    if format not in FORMATS:
+        raise ValidationFailed("unknown format", fields={"format": "must be compact or detailed"})
+    kinds = clean_event_kinds(event_types)
+    label_list = sorted({label.strip() for label in labels or () if label.strip()}) or None
+    async with uow:
+        project = await _project_by_key(uow, project_key)
+        try:
+            await authorize(uow.session, project.id, actor, Action.WRITE)
+        except NotFound:
+            raise NotFound(f"no project {project_key.strip().upper()}") from None
+        sub = await uow.session.scalar(
+            select(ChatSubscription).where(
+                ChatSubscription.platform == platform,
+                ChatSubscription.team_id == team_id,
+                ChatSubscription.channel_id == channel_id,
+                ChatSubscription.project_id == project.id,
+            )
+        )
+        now = utcnow()
+        if sub is None:
+            sub = ChatSubscription(
+                platform=platform,
+                team_id=team_id,
+                channel_id=channel_id,
+                project_id=project.id,
+                created_by=actor.id,
+                created_at=now,
+            )
+            uow.session.add(sub)
+        sub.event_types = kinds
+        sub.labels = label_list
+        sub.format = format
+        sub.summary = summary
+        sub.updated_at = now
+        await uow.session.flush()
+        view = subscription_view(sub, project.key)
+        await uow.commit()
+        return view
+
+
+async def unsubscribe(
+    uow: UnitOfWork, actor: Actor, *, platform: str, team_id: str, channel_id: str, project_key: str | None
+) -> list[str]:
+    """Stop relaying one project (or, without a key, every project the actor may manage here) into the
+    channel; returns the keys unsubscribed. Members and above."""
+    async with uow:
+        query = select(ChatSubscription, Project.key).join(Project, Project.id == ChatSubscription.project_id)
+        query = query.where(
+            ChatSubscription.platform == platform,
+            ChatSubscription.team_id == team_id,
+            ChatSubscription.channel_id == channel_id,
+        )
+        if project_key:
+            project = await _project_by_key(uow, project_key)
+            await authorize(uow.session, project.id, actor, Action.READ)  # outsiders: NotFound
+            query = query.where(ChatSubscription.project_id == project.id)
+        removed: list[str] = []
+        for sub, key in (await uow.session.execute(query)).all():
+            if project_key:
+                await authorize(uow.session, sub.project_id, actor, Action.WRITE)
+            else:
+                try:
+                    await authorize(uow.session, sub.project_id, actor, Action.WRITE)
+                except (NotFound, Forbidden):
+                    continue  # not theirs to remove; others' subscriptions stay
+            await uow.session.delete(sub)
+            removed.append(key)
+        await uow.commit()
+        return removed
+
+
+async def list_project_subscriptions(uow: UnitOfWork, actor: Actor, project_id: int) -> list[dict[str, Any]]:
+    """The channels relaying the project (any member, viewers included)."""
+    async with uow:
+        await authorize(uow.session, project_id, actor, Action.READ)
+        rows = await uow.session.execute(
+            select(ChatSubscription, Project.key)
+            .join(Project, Project.id == ChatSubscription.project_id)
+            .where(ChatSubscription.project_id == project_id)
+            .order_by(ChatSubscription.id)
+        )
+        return [subscription_view(sub, key) for sub, key in rows.all()]
+
+
+async def channel_subscriptions(
+    uow: UnitOfWork, actor: Actor, *, platform: str, team_id: str, channel_id: str
+) -> list[dict[str, Any]]:
+    """What a channel relays, limited to the projects the actor can read."""
+    async with uow:
+        rows = (
+            await uow.session.execute(
+                select(ChatSubscription, Project.key)
+                .join(Project, Project.id == ChatSubscription.project_id)
+                .where(
+                    ChatSubscription.platform == platform,
+                    ChatSubscription.team_id == team_id,
+                    ChatSubscription.channel_id == channel_id,
+                )
+                .order_by(Project.key)
+            )
+        ).all()
+        visible: list[dict[str, Any]] = []
+        for sub, key in rows:
+            try:
+                await authorize(uow.session, sub.project_id, actor, Action.READ)
+            except NotFound:
+                continue
+            visible.append(subscription_view(sub, key))
+        return visible
