@@ -86,6 +86,13 @@ async def add_comment(
         return view
 
 
+def _emit_comment_event(
+    uow: UnitOfWork, kind: EventType, actor: Actor, ticket: Ticket, view: dict[str, Any], origin: str
+) -> None:
+    payload = {"ticket_id": ticket.id, "ticket": _ticket_ref(ticket), "comment": view, "origin": origin}
+    uow.emit(kind, project_id=ticket.project_id, actor_id=actor.id, payload=payload)
+
+
 async def _own_comment(uow: UnitOfWork, actor: Actor, comment_id: int) -> tuple[Comment, Ticket, Role]:
     comment = await uow.session.scalar(
         select(Comment).options(joinedload(Comment.author)).where(Comment.id == comment_id)
@@ -116,17 +123,7 @@ async def edit_comment(
         comment.updated_at = utcnow()
         await uow.session.flush()
         view = comment_view(comment)
-        uow.emit(
-            EventType.COMMENT_UPDATED,
-            project_id=ticket.project_id,
-            actor_id=actor.id,
-            payload={
-                "ticket_id": ticket.id,
-                "ticket": _ticket_ref(ticket),
-                "comment": view,
-                "origin": origin,
-            },
-        )
+        _emit_comment_event(uow, EventType.COMMENT_UPDATED, actor, ticket, view, origin)
         await uow.commit()
         return view
 
@@ -141,15 +138,5 @@ async def delete_comment(uow: UnitOfWork, actor: Actor, comment_id: int, *, orig
             await authorize(uow.session, ticket.project_id, actor, Action.WRITE)
         view = comment_view(comment)
         await uow.session.delete(comment)
-        uow.emit(
-            EventType.COMMENT_DELETED,
-            project_id=ticket.project_id,
-            actor_id=actor.id,
-            payload={
-                "ticket_id": ticket.id,
-                "ticket": _ticket_ref(ticket),
-                "comment": view,
-                "origin": origin,
-            },
-        )
+        _emit_comment_event(uow, EventType.COMMENT_DELETED, actor, ticket, view, origin)
         await uow.commit()
