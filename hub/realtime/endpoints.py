@@ -64,6 +64,12 @@ async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, 
     return actor, float(expires)
 
 
+async def _role(context: HubContext, project_id: int, actor: Actor) -> object:
+    # In its own function so the unit of work is not kept alive for the socket's lifetime.
+    async with context.uow() as uow:
+        return await role_in(uow.session, project_id, actor)
+
+
 def _last_event_id() -> int | None:
     raw = websocket.args.get("last_event_id")
     if raw is None or raw == "":
@@ -89,9 +95,7 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
         await refuse(codes.UNAUTHENTICATED, exc.message)
         return None
     if project_id is not None:
-        async with context.uow() as uow:
-            role = await role_in(uow.session, project_id, actor)
-        if role is None:
+        if await _role(context, project_id, actor) is None:
             await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
             return None
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:

@@ -13,9 +13,8 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Role
 from hub.domain.errors import Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
-from hub.domain.mentions import resolve_mentions
 from hub.services.policy import Action, authorize
-from hub.services.tickets import add_watchers, project_people, visible_ticket
+from hub.services.tickets import add_watchers, mentions_in, visible_ticket
 from hub.services.views import comment_view
 
 MAX_BODY = 10_000
@@ -63,7 +62,7 @@ async def add_comment(
         now = utcnow()
         comment.created_at = comment.updated_at = now
         uow.session.add(comment)
-        mentioned = resolve_mentions(body, await project_people(uow, ticket.project_id))
+        mentioned = await mentions_in(uow, ticket.project_id, body)
         add_watchers(uow, ticket, [actor.id, *mentioned])
         await uow.session.flush()
         await uow.session.refresh(comment, ["author"])

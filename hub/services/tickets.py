@@ -79,6 +79,13 @@ async def project_people(uow: UnitOfWork, project_id: int) -> list[Mentionable]:
     return [Mentionable(user_id=uid, name=name, email=email) for uid, name, email in rows]
 
 
+async def mentions_in(uow: UnitOfWork, project_id: int, text: str) -> list[int]:
+    """Members mentioned in `text`; the member list is only loaded when there is an `@` at all."""
+    if "@" not in (text or ""):
+        return []
+    return resolve_mentions(text, await project_people(uow, project_id))
+
+
 async def _check_assignee(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
@@ -175,7 +182,7 @@ async def create_ticket(
         )
         uow.session.add(ticket)
         await uow.session.flush()
-        mentioned = resolve_mentions(description, await project_people(uow, project_id))
+        mentioned = await mentions_in(uow, project_id, description)
         add_watchers(uow, ticket, [actor.id, assignee_id, *mentioned])
         await uow.session.flush()
         ticket = await _reload(uow, ticket.id)
