@@ -154,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
             print("database is up to date")
         elif args.command == "demo":
-            asyncio.run(_migrate(settings)) if settings.is_sqlite else None
+            if settings.is_sqlite:
+                asyncio.run(_migrate(settings))
             asyncio.run(_demo(settings))
         elif args.command == "user":
             asyncio.run(_create_user(settings, args))
