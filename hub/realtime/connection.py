@@ -35,6 +35,8 @@ class SocketLike(Protocol):
 class Connection:
     __slots__ = (
         "actor",
+        "backlog",
+        "backlog_bytes",
         "buffer",
         "close_code",
         "close_reason",
@@ -74,6 +76,9 @@ class Connection:
         self.stats = stats
         self.queue: deque[str] = deque()
         self.queued_bytes = 0
+        # The unbounded head of the queue (a resume's replay): not counted as falling behind.
+        self.backlog = 0
+        self.backlog_bytes = 0
         self.wake = asyncio.Event()
         self.closing = False
         self.close_code = codes.NORMAL
@@ -98,11 +103,21 @@ class Connection:
         self.last_event_id = event_id
         self.send(text)
 
-    def send(self, text: str) -> None:
-        """Queue a message that carries no event id (presence, pong, errors)."""
+    def send(self, text: str, *, bounded: bool = True) -> None:
+        """Queue a message that carries no event id (presence, pong, errors).
+
+        `bounded=False` is for a resume's replay, which is itself bounded (at most `max_replay`
+        events) and must not count as falling behind: the client asked for exactly that backlog.
+        """
         if self.closing:
             return
-        if len(self.queue) >= MAX_QUEUE_MESSAGES or self.queued_bytes + len(text) > MAX_QUEUE_BYTES:
+        if not bounded:
+            self.backlog += 1
+            self.backlog_bytes += len(text)
+        elif (
+            len(self.queue) - self.backlog >= MAX_QUEUE_MESSAGES
+            or self.queued_bytes - self.backlog_bytes + len(text) > MAX_QUEUE_BYTES
+        ):
             self.stats["slow_consumer_closes"] = self.stats.get("slow_consumer_closes", 0) + 1
             self.close(codes.SLOW_CONSUMER, "fell behind; reconnect with last_event_id")
             return
@@ -125,7 +140,7 @@ class Connection:
         self.close_code = code
         self.close_reason = reason
         self.queue.clear()
-        self.queued_bytes = 0
+        self.queued_bytes = self.backlog = self.backlog_bytes = 0
         self.wake.set()
 
     def start_writer(self) -> None:
@@ -140,6 +155,9 @@ class Connection:
                 while self.queue and not self.closing:
                     text = self.queue.popleft()
                     self.queued_bytes -= len(text)
+                    if self.backlog:
+                        self.backlog -= 1
+                        self.backlog_bytes -= len(text)
                     await self.socket.send(text)
                 if self.closing:
                     break

@@ -94,10 +94,9 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
     except DomainError as exc:
         await refuse(codes.UNAUTHENTICATED, exc.message)
         return None
-    if project_id is not None:
-        if await _role(context, project_id, actor) is None:
-            await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
-            return None
+    if project_id is not None and await _role(context, project_id, actor) is None:
+        await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
+        return None
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return None
@@ -139,7 +138,7 @@ async def _attach(realtime: Realtime, conn: Connection) -> None:
         realtime.fanout.register(conn)
         await realtime.presence.join(conn)
         return
-    conn.send(messages.dumps({"type": "ready", "last_event_id": conn.last_event_id}))
+    conn.send(messages.dumps({"type": "ready", "last_event_id": conn.last_event_id}), bounded=False)
 
 
 async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection) -> None:

@@ -100,7 +100,7 @@ class Realtime:
             for event in rows:
                 text = messages.ticket_update(event_view(event))
                 if text is not None:
-                    conn.send(text)
+                    conn.send(text, bounded=False)
                 conn.last_event_id = event.id
             self.stats["events_replayed"] = self.stats.get("events_replayed", 0) + len(rows)
         finally:
@@ -129,7 +129,7 @@ class Realtime:
                 return
             conn.last_event_id = after
             for row in rows:
-                conn.send(messages.notification(notification_view(row)))
+                conn.send(messages.notification(notification_view(row)), bounded=False)
                 conn.last_event_id = int(row.event_id or after)
         finally:
             conn.finish_replay()

@@ -61,3 +61,16 @@ async def test_duplicates_and_replayed_events_are_not_sent_twice() -> None:
     await asyncio.sleep(0.05)
     assert socket.sent == ["live 6", "live 7"]
     await conn.stop_writer()
+
+
+async def test_a_replayed_backlog_does_not_count_against_the_live_limit() -> None:
+    socket, stats = StuckSocket(), {}
+    conn = _conn(socket, stats)
+    for n in range(300):
+        conn.send(f"replayed {n}", bounded=False)
+    for n in range(1, MAX_QUEUE_MESSAGES + 1):
+        conn.push(n, f"live {n}")
+    assert not conn.closing  # 300 replayed + 256 live: the live part is exactly at its limit
+    conn.push(MAX_QUEUE_MESSAGES + 1, "one too many")
+    assert conn.close_code == codes.SLOW_CONSUMER
+    assert stats["slow_consumer_closes"] == 1

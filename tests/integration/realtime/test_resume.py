@@ -113,3 +113,22 @@ async def test_notification_socket_resumes_too(live: Live) -> None:
         missed = await ws.recv()
         assert missed["data"]["title"].endswith("two")
         assert await ws.silent(0.3) == []
+
+
+async def test_a_long_gap_is_replayed_whole_not_treated_as_falling_behind(live: Live) -> None:
+    """More missed events than a socket's live queue holds (256) still replay in full."""
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    async with live.context.uow() as uow:  # 300 events, written the way every change writes them
+        for n in range(300):
+            uow.emit(
+                "ticket.watchers_changed", project_id=pid, actor_id=user.id, payload={"ticket": {"n": n}}
+            )
+        await uow.commit()
+    async with ws_connect(
+        live.address, f"/ws/projects/{pid}/tickets/", token=user.token, params={"last_event_id": 0}
+    ) as ws:
+        got = [m for m in ws.pending if m["type"] == "ticket_update"]
+        assert len(got) == 300
+        assert [m["data"]["n"] for m in got] == list(range(300))
+        assert ws.ready is not None
