@@ -62,6 +62,7 @@ async def create_webhook(project_id: int, data: WebhookIn) -> tuple[dict[str, An
         enabled=data.enabled,
         allow_private=_allow_private(),
     )
+    _wake_worker()  # it may have been idling with no endpoint enabled
     return view, 201
 
 
@@ -79,9 +80,11 @@ async def update_webhook(webhook_id: int, data: WebhookPatch) -> dict[str, Any]:
     """Change url, description, event_types (null: all) or enabled."""
     user = await current_user()
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    return await webhooks.update_webhook(
+    view = await webhooks.update_webhook(
         hub().uow(), user, webhook_id, changes, allow_private=_allow_private()
     )
+    _wake_worker()
+    return view
 
 
 @bp.delete("/webhooks/<int:webhook_id>")

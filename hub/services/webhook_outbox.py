@@ -90,6 +90,15 @@ async def _start_position(session: AsyncSession) -> int:
     return newest if oldest_cutoff is None else min(newest, int(oldest_cutoff))
 
 
+async def any_enabled(uow: UnitOfWork) -> bool:
+    """Whether any endpoint anywhere is enabled (when none is, the worker has nothing to do)."""
+    async with uow:
+        found = await uow.session.scalar(
+            select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)).limit(1)
+        )
+        return found is not None
+
+
 async def fan_out(uow: UnitOfWork, now: datetime, *, batch: int = BATCH) -> FanOut:
     """Queue deliveries for the next batch of outbox events and advance the position past them."""
     async with uow:

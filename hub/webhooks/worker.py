@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 3600.0
 MIN_SLEEP = 0.02
+IDLE_CHECK = 2.0
 LANES_PER_CLIENT = 8
 
 
@@ -120,6 +121,9 @@ class WebhookWorker:
         self._next_prune = 0.0
         self._new_events = True
         self._next_fan_out = 0.0
+        #: Whether any endpoint is enabled, as last checked, and until when that answer is trusted.
+        self._any_enabled = True
+        self._checked_until = 0.0
         self.attempts = 0
         self.succeeded = 0
 
@@ -151,7 +155,20 @@ class WebhookWorker:
             self._wake.set()
 
     def wake(self) -> None:
+        """Run a round now, e.g. after an endpoint was created or a delivery re-queued."""
+        self._checked_until = 0.0
         self._wake.set()
+
+    async def _idle(self) -> bool:
+        """True while no endpoint is enabled: then a round would only cost database work (on every
+        committed event). Checked at most every IDLE_CHECK seconds; `wake()` ends it at once, and an
+        endpoint created elsewhere is seen within IDLE_CHECK (its `events_after` cut-off means the
+        outbox position may lag meanwhile without skipping anything)."""
+        now = time.monotonic()
+        if now >= self._checked_until:
+            self._any_enabled = await webhook_outbox.any_enabled(self._uow())
+            self._checked_until = now + IDLE_CHECK
+        return not self._any_enabled
 
     # --- one pass, for tests and tools ----------------------------------------------------------
     async def run_once(self) -> int:
@@ -191,11 +208,14 @@ class WebhookWorker:
             try:
                 # Fan out when told of new events, and at every poll interval for those committed by
                 # other processes; not after every lane.
-                if self._new_events or time.monotonic() >= self._next_fan_out:
-                    self._new_events = False
-                    self._next_fan_out = time.monotonic() + self.poll_interval
-                    await self.fan_out()
-                delay = await self._dispatch()
+                if await self._idle():
+                    delay = self.poll_interval
+                else:
+                    if self._new_events or time.monotonic() >= self._next_fan_out:
+                        self._new_events = False
+                        self._next_fan_out = time.monotonic() + self.poll_interval
+                        await self.fan_out()
+                    delay = await self._dispatch()
                 if time.monotonic() >= self._next_prune:
                     self._next_prune = time.monotonic() + PRUNE_EVERY
                     await self.prune()

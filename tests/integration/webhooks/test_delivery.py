@@ -288,3 +288,37 @@ async def test_internal_events_reach_no_receiver(
     assert "project.updated" in types
     assert await make_worker().run_once() == 0
     assert receiver.hits == []
+
+
+async def test_a_worker_with_no_enabled_endpoint_does_no_outbox_work_until_woken(
+    api: Api, context: HubContext, receiver: Receiver, make_worker: WorkerFactory
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    owner, pid = await admin_and_project(api)
+    worker = make_worker()
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = context.db.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        await worker.start()
+        for n in range(10):
+            ticket = await api.ticket(owner, pid, title=f"quiet {n}")
+            await worker.notify_new_events()
+        await asyncio.sleep(0.3)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    # No fan-out (it moves the consumer position) and no claims (they look for due deliveries); the
+    # hourly prune may run once.
+    assert [s for s in statements if "consumer_positions" in s or "next_attempt_at" in s] == []
+    hook = await create_hook(api, owner, pid, receiver.url())
+    worker.wake()  # what the API does after creating an endpoint
+    ticket = await api.ticket(owner, pid, title="heard")
+    await worker.notify_new_events()
+    await eventually(lambda: asyncio.sleep(0, receiver.hits or None))
+    body = verify(receiver.hits[0], hook["secret"])
+    assert body["data"]["id"] == ticket["id"]
