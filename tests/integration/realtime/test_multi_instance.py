@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.realtime.conftest import Live
 from tests.support.api import HttpApi
 from tests.support.database import exec_autocommit
 from tests.support.live import ws_connect
@@ -83,6 +82,3 @@ async def test_two_instances_share_tickets_notifications_and_presence(
             viewing = await on_a.recv_type("viewing")
             assert viewing["user_id"] == bob.id
         assert await tickets_on_b.silent(0.5) == []
-
-
-_ = Live  # the in-process fixtures are not used here: these hubs are real processes
