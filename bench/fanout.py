@@ -32,6 +32,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import report
 from benchlib.cases import measure
+from benchlib.options import add_case_options
 from benchlib.procs import CpuWindow, Profiler, loadavg, pin_self, raise_nofile, set_priority
 from benchlib.subscribers import SubscriberPool
 from benchlib.targets import target
@@ -300,24 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=200, help="tickets per case")
     parser.add_argument("--rate", type=float, default=20.0, help="events per second in rate mode")
     parser.add_argument("--idle", type=float, default=3.0, help="stop waiting after this long without news")
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=0.0,
-        help="before each case, wait up to this many seconds for the machine to be idle",
-    )
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="scheduling priority of the server and the load generator (e.g. -10 on a shared machine)",
-    )
-    parser.add_argument(
-        "--retries", type=int, default=2, help="re-run a case disturbed by other work up to this often"
-    )
-    parser.add_argument("--case-timeout", type=float, default=600.0, help="seconds per case")
+    add_case_options(parser)
     parser.add_argument(
         "--profile",
         nargs="?",

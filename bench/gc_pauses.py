@@ -29,6 +29,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import report
 from benchlib.cases import measure
+from benchlib.options import add_case_options
 from benchlib.procs import CpuWindow, pin_self, raise_nofile, set_priority
 from benchlib.subscribers import SubscriberPool
 from benchlib.targets import target
@@ -166,16 +167,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-s", "--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument(
-        "--quiet-wait", type=float, default=0.0, help="wait up to this long for an idle machine"
-    )
-    parser.add_argument(
-        "--nice", type=int, default=0, help="priority of the benchmark's processes (e.g. -10)"
-    )
-    parser.add_argument("--retries", type=int, default=0, help="re-run a disturbed case up to this often")
-    parser.add_argument("--case-timeout", type=float, default=600.0, help="seconds per case")
+    add_case_options(parser, retries=0)
     args = parser.parse_args(argv)
     args.targets = [t for t in args.targets.split(",") if t]
     if set(args.targets) - set(TARGETS):

@@ -26,6 +26,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import report
 from benchlib.cases import measure
+from benchlib.options import add_case_options
 from benchlib.procs import CpuWindow, Profiler, loadavg, pin_self, raise_nofile, set_priority
 from benchlib.subscribers import SubscriberPool
 from benchlib.targets import target
@@ -158,31 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-n", "--sockets", default="1000,5000", help="comma list of socket counts")
     parser.add_argument("--concurrency", type=int, default=500, help="handshakes in flight")
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before reading RSS")
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--client-cpu", type=int, default=1)
-    parser.add_argument(
-        "--profile",
-        nargs="?",
-        const="raw",
-        choices=("raw", "svg"),
-        help="py-spy record the server during each measured window (raw stacks or a flame graph)",
-    )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=0.0,
-        help="before each case, wait up to this many seconds for the machine to be idle",
-    )
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="scheduling priority of the server and the load generator (e.g. -10 on a shared machine)",
-    )
-    parser.add_argument(
-        "--retries", type=int, default=2, help="re-run a case disturbed by other work up to this often"
-    )
-    parser.add_argument("--case-timeout", type=float, default=600.0, help="seconds per case")
+    add_case_options(parser, profile=True)
     args = parser.parse_args(argv)
     args.targets = [t for t in args.targets.split(",") if t]
     args.sockets = [int(s) for s in args.sockets.split(",") if s]
