@@ -281,9 +281,7 @@ async def main_async(args: argparse.Namespace) -> int:
         "comparison": compared,
         "decomposition": parts,
     }
-    json_path, md_path = report.save("fanout", data, markdown)
-    print(markdown)
-    print(f"\nwritten: {md_path}\n         {json_path}")
+    report.publish("fanout", data, markdown)
     return 0
 
 

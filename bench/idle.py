@@ -141,9 +141,7 @@ async def main_async(args: argparse.Namespace) -> int:
         ]
     )
     data = {"environment": environment, "args": vars(args), "rows": rows}
-    json_path, md_path = report.save("idle", data, markdown)
-    print(markdown)
-    print(f"\nwritten: {md_path}\n         {json_path}")
+    report.publish("idle", data, markdown)
     return 0
 
 

@@ -97,3 +97,10 @@ def busy_note(foreign_pct: float) -> str:
     return (
         f"disturbed: other work used {foreign_pct:.0f} % of a core" if foreign_pct > BUSY_FOREIGN_PCT else ""
     )
+
+
+def publish(name: str, data: Mapping[str, Any], markdown: str) -> None:
+    """Save the results (see `save`) and print the table and where it went."""
+    json_path, md_path = save(name, data, markdown)
+    print(markdown)
+    print(f"\nwritten: {md_path}\n         {json_path}")
