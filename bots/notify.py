@@ -8,7 +8,9 @@ Two durable consumers over `notifications` (see `hub.services.chat_notify`):
 - digests: at `digest_hour` (UTC) each day, one DM per user listing the notifications routed `digest`
   since their previous digest.
 
-`clock` decides when digests are due, so tests move time instead of waiting a day.
+`clock` decides when digests are due, so tests move time instead of waiting a day. An optional
+`RelayObserver` (the hub's metrics) hears how long after its notification each DM went out (`kind`
+"dm"; digests are late by design and not observed).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from bots.relay import RelayObserver
 from bots.sink import PermanentSendError, RelaySink
 from hub.adapters.db.engine import Database
 from hub.adapters.db.types import utcnow
@@ -37,9 +41,11 @@ class Notifier:
         digest_hour: int = 9,
         poll_interval: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
+        observer: RelayObserver | None = None,
     ) -> None:
         self.db = db
         self.sink = sink
+        self.observer = observer
         self.platform = sink.platform
         self.consumer = f"{sink.platform}-dm"
         self.digest_hour = digest_hour
@@ -95,6 +101,7 @@ class Notifier:
             self.uow(), platform=self.platform, consumer=self.consumer, since=self.started_at
         )
         for notification_id, message in items:
+            before = sent
             for account in message.accounts if message else []:
                 assert message is not None
                 try:
@@ -103,8 +110,16 @@ class Notifier:
                 except PermanentSendError as error:
                     log.warning("%s: cannot DM %s: %s", self.consumer, account.external_id, error)
             await chat_notify.advance(self.uow(), self.consumer, notification_id)
+            if self.observer is not None and message is not None and sent > before:
+                self._observe(message.notification)
         self.sent += sent
         return sent
+
+    def _observe(self, notification: dict[str, Any]) -> None:
+        """Wall-clock lag from the notification's creation (not the injected clock)."""
+        assert self.observer is not None
+        created = datetime.fromisoformat(str(notification["timestamp"]))
+        self.observer.relayed(self.platform, "dm", (utcnow() - created).total_seconds())
 
     async def run_digests_once(self) -> int:
         """Send the digests due at the clock's now; returns how many were sent."""

@@ -22,6 +22,10 @@ message id and clears the marker. On restart:
 A round whose sends fail transiently does not advance the position; the next round redoes only what
 is missing. A destination that refuses for good (`PermanentSendError`) is logged and skipped.
 Only one process relays at a time (`chat_leader.leadership`: a PostgreSQL advisory lock).
+
+**Observing.** An optional `RelayObserver` (the hub's metrics) hears, after each round's position
+advanced, how long ago every event relayed to some channel was created (`kind` "relay"); the notifier
+tells it the same for DMs (`kind` "dm").
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bots.pacing import ChannelPacer
 from bots.sink import PermanentSendError, RelaySink
@@ -48,6 +52,13 @@ from hub.services.chat_relay import CommentMessage, RelayBatch, Target, TicketMe
 log = logging.getLogger(__name__)
 #: Change kinds worth a thread reply in the compact format (detailed: every change).
 COMPACT_REPLIES = {"ticket.status_changed", "ticket.assigned", "ticket.deleted"}
+
+
+class RelayObserver(Protocol):
+    """Told how far behind the chat consumers run; `hub.observability.consumers.ChatMetrics` is one."""
+
+    def relayed(self, platform: str, kind: str, lag_seconds: float) -> None:
+        """An event (`kind` "relay") or notification (`kind` "dm") created `lag_seconds` ago is out."""
 
 
 @dataclass
@@ -69,9 +80,11 @@ class Relay:
         summary_every: float = 10.0,
         batch: int = 200,
         clock: Callable[[], datetime] = utcnow,
+        observer: RelayObserver | None = None,
     ) -> None:
         self.db = db
         self.sink = sink
+        self.observer = observer
         self.consumer = consumer or f"{sink.platform}-relay"
         self.pacer = ChannelPacer(interval)
         self.poll_interval = poll_interval
@@ -150,8 +163,18 @@ class Relay:
                 raise failures[0]  # keep the position: the next round redoes only what is missing
             await chat_relay.advance(self.uow(), self.consumer, batch.events[-1].id)
             self.rounds += 1
+            if self.observer is not None:
+                self._observe(plan)
         await self.summaries.flush()
         return len(batch.events)
+
+    def _observe(self, plan: dict[tuple[str, str], dict[int, _Group]]) -> None:
+        """Each event relayed to at least one channel, once; wall-clock lag (not the injected clock)."""
+        assert self.observer is not None
+        now = utcnow()
+        events = {e.id: e for groups in plan.values() for group in groups.values() for e in group.events}
+        for event in events.values():
+            self.observer.relayed(self.sink.platform, "relay", (now - event.created_at).total_seconds())
 
     def _plan(self, batch: RelayBatch) -> dict[tuple[str, str], dict[int, _Group]]:
         plan: dict[tuple[str, str], dict[int, _Group]] = {}

@@ -66,7 +66,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         context.readiness_probes["redis"] = realtime.ping_backend
     install_error_handlers(app)
     install_http_policies(app, settings.cors_allowed_origins)
-    install_slack(app, context)  # a no-op unless Slack is configured
+    install_slack(app, context, observer=metrics.chat)  # a no-op unless Slack is configured
 
     @app.get("/")
     async def index() -> Response:

@@ -17,7 +17,7 @@ from quart import Quart
 
 from bots.actions import PresenceLookup
 from bots.notify import Notifier
-from bots.relay import Relay
+from bots.relay import Relay, RelayObserver
 from bots.slack.app import SlackParts, build
 from bots.slack.config import SlackConfig
 from bots.slack.routes import blueprint
@@ -33,13 +33,18 @@ BUS_CHANNEL = "events"
 
 class SlackRuntime:
     def __init__(
-        self, config: SlackConfig, context: HubContext, presence: PresenceLookup | None = None
+        self,
+        config: SlackConfig,
+        context: HubContext,
+        presence: PresenceLookup | None = None,
+        *,
+        observer: RelayObserver | None = None,
     ) -> None:
         self.config = config
         self.parts: SlackParts = build(config, context.db, uow_factory=context.uow, presence=presence)
         self.sink = SlackSink(self.parts.clients, config.public_url)
-        self.relay = Relay(context.db, self.sink)
-        self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour)
+        self.relay = Relay(context.db, self.sink, observer=observer)
+        self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour, observer=observer)
         self.socket = SocketMode(self.parts.bolt, config.app_token) if config.app_token else None
         self._bus: EventBus | None = None
 
@@ -80,14 +85,21 @@ def _presence(context: HubContext) -> PresenceLookup | None:
     return lookup
 
 
-def install(app: Quart, context: HubContext, config: SlackConfig | None = None) -> SlackRuntime | None:
+def install(
+    app: Quart,
+    context: HubContext,
+    config: SlackConfig | None = None,
+    *,
+    observer: RelayObserver | None = None,
+) -> SlackRuntime | None:
     """Serve Slack from the hub when it is configured: registers `POST /slack/events` (and the OAuth
     routes in multi-workspace mode) and runs relay, notifier and Socket Mode while the app serves.
-    Call it after `create_app` built the real-time parts. Returns None when Slack is not configured."""
+    Call it after `create_app` built the real-time parts; `observer` (the app's chat metrics) hears the
+    relay's and the DMs' lag. Returns None when Slack is not configured."""
     config = config or SlackConfig.from_settings(context.settings)
     if config is None:
         return None
-    runtime = SlackRuntime(config, context, _presence(context))
+    runtime = SlackRuntime(config, context, _presence(context), observer=observer)
     context.extras[EXTRA_KEY] = runtime
     app.register_blueprint(blueprint(runtime.bolt))
     realtime = context.extras.get("realtime")

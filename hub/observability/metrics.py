@@ -2,7 +2,8 @@
 
 The hot paths (fan-out, socket queues) only bump plain integers in a stats dict; a collector turns
 them into metrics when Prometheus scrapes, so observing costs nothing per delivered message. HTTP
-requests and fan-out latency use real histograms, observed once per request and once per event.
+requests and fan-out latency use real histograms, observed once per request and once per event;
+webhook attempts and chat relay lag (`consumers`) once per attempt and once per relayed event.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from hub.observability.consumers import ChatMetrics, WebhookMetrics
 
 #: stats key → (metric name, help)
 COUNTERS = {
@@ -70,6 +73,9 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        #: Observers for the webhook worker and the chat relays (`hub.observability.consumers`).
+        self.webhooks = WebhookMetrics(self.registry)
+        self.chat = ChatMetrics(self.registry)
 
     def add_collector(self, collector: Collector) -> None:
         self.registry.register(collector)

@@ -47,9 +47,12 @@ def attach_worker(app: Quart, context: HubContext, *, chain_publisher: bool = Tr
     """Run a webhook worker for as long as `app` serves (started and stopped with it).
 
     With `chain_publisher`, the context's publisher also wakes the worker after every commit, so the
-    first attempt follows the commit at once instead of at the next poll.
+    first attempt follows the commit at once instead of at the next poll. Its attempts are counted on
+    the app's `/metrics`; a worker run on its own (`run_worker`) serves no metrics.
     """
-    worker = WebhookWorker(context.db, context.settings, uow=context.uow)
+    metrics = context.extras.get("metrics")  # the app's `Metrics`, left there by `create_app`
+    observer = metrics.webhooks if metrics is not None else None
+    worker = WebhookWorker(context.db, context.settings, uow=context.uow, observer=observer)
     context.extras[EXTRA_KEY] = worker
     if chain_publisher:
         previous = context.publisher

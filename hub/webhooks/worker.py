@@ -16,6 +16,7 @@ not yet started are released at once. A worker that is killed instead leaves lea
 
 `clock` drives scheduling (due times, leases, the five-day rule) so tests can move time; the
 `webhook-timestamp` header always carries the real time, since receivers check it against theirs.
+An optional `observer` (`hub.webhooks.observe`) hears each attempt's outcome and lag: the metrics.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from hub.services.routing import notifications_for
 from hub.services.webhook_claims import Claimed, Lane
 from hub.services.webhook_messages import is_webhook_event
 from hub.services.webhook_results import Outcome
+from hub.webhooks.observe import DeliveryObserver, event_lag, outcome_of
 from hub.webhooks.writer import ResultWriter
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,10 @@ class WebhookWorker:
         poll_interval: float = 1.0,
         fanout_batch: int = webhook_outbox.BATCH,
         rng: random.Random | None = None,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.db = db
+        self._observer = observer
         self.schedule = tuple(schedule) if schedule is not None else schedule_from(settings)
         self._own_sender = sender is None
         if sender is not None:
@@ -281,6 +285,9 @@ class WebhookWorker:
                 attempted_at = self._clock()
                 result = await self._send(delivery)
                 self.attempts += 1
+                if self._observer is not None:
+                    outcome = outcome_of(result, delivery.retry_step, self.schedule)
+                    self._observer.attempted(outcome, event_lag(delivery.body))
                 written.append(self._writer.submit(Outcome(delivery, attempted_at, result)))
                 if not result.success:
                     break

@@ -52,6 +52,10 @@ async def test_metrics_endpoint(api: Api) -> None:
     assert "switchboard_events_published_total" in text
     assert 'switchboard_open_sockets{endpoint="tickets"} 0.0' in text
     assert "switchboard_fanout_latency_seconds_bucket" in text
+    # Webhook outcomes exist at zero before any attempt (tests/integration/webhooks/test_metrics.py).
+    for outcome in ("succeeded", "retrying", "failed", "dead"):
+        assert f'switchboard_webhook_attempts_total{{outcome="{outcome}"}} 0.0' in text
+    assert "# TYPE switchboard_chat_relay_lag_seconds histogram" in text
 
 
 async def test_readyz_fails_while_the_database_is_unreachable(tmp_path) -> None:  # type: ignore[no-untyped-def]
