@@ -7,6 +7,7 @@ passes `origin=<platform>`, so the relays know where it came from and never echo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,9 +199,7 @@ class Actions:
         project = await self._project(place, actor, command.project_key, "who")
         lines = [f"*{project['key']}*"]
         if self.presence is not None:
-            online = await self.presence(project["id"])
-            names = ", ".join(name for _uid, name, _viewing in online) or "nobody"
-            lines.append(f"Online on the board: {names}")
+            lines.append(await self._online(actor, project["id"]))
         page = await tickets.list_tickets(self.uow(), actor, project["id"], status="in_progress", limit=100)
         working: dict[str, list[str]] = {}
         for ticket in page.items:
@@ -210,6 +209,21 @@ class Actions:
         if not working:
             lines.append("Nobody has a ticket in progress.")
         return Result("\n".join(lines))
+
+    async def _online(self, actor: Actor, project_id: int) -> str:
+        """`Online on the board: Ann (viewing OPS-3), Bob`."""
+        assert self.presence is not None
+        try:
+            online = await self.presence(project_id)
+        except Exception:  # presence is best effort: Redis may be down while the database is not
+            return "Online on the board: unknown right now"
+        keys: dict[int, str] = {}
+        for _uid, _name, viewing in online:
+            if viewing is not None and viewing not in keys:
+                with contextlib.suppress(DomainError):
+                    keys[viewing] = (await tickets.get_ticket(self.uow(), actor, viewing))["key"]
+        names = [name + (f" (viewing {keys[v]})" if v in keys else "") for _uid, name, v in online]
+        return f"Online on the board: {', '.join(names) or 'nobody'}"
 
     # --- channels and preferences ---------------------------------------------------------------
     async def _subscribe(self, place: Place, command: c.Subscribe, actor: Actor) -> Result:

@@ -287,10 +287,10 @@ class Relay:
         if known is None or known.message_id is None:
             return
         if event.type == "comment.updated" and not known.from_chat:
-            await self.sink.update_comment(target, known.message_id, comment, origin)
+            await self.sink.update_comment(target, known.message_id, comment, origin, thread_id=msg.thread_id)
         elif event.type == "comment.deleted":
             if not known.from_chat:
-                await self.sink.delete_message(target, known.message_id)
+                await self.sink.delete_message(target, known.message_id, thread_id=msg.thread_id)
             await chat_relay.forget_comment_message(self.uow(), self.sink.platform, known)
             batch.comment_messages.pop(key, None)
 

@@ -41,12 +41,19 @@ class RelaySink(Protocol):
         """A hub comment as a reply in the ticket's thread, attributed to its author and origin."""
 
     async def update_comment(
-        self, target: Target, message_id: str, comment: dict[str, Any], origin: str
+        self,
+        target: Target,
+        message_id: str,
+        comment: dict[str, Any],
+        origin: str,
+        *,
+        thread_id: str | None = None,
     ) -> None:
-        """Follow an edit of a relayed comment."""
+        """Follow an edit of a relayed comment (posted in the ticket's thread `thread_id`)."""
 
-    async def delete_message(self, target: Target, message_id: str) -> None:
-        """Delete a relayed message; an already deleted one is not an error."""
+    async def delete_message(self, target: Target, message_id: str, *, thread_id: str | None = None) -> None:
+        """Delete a relayed message (in thread `thread_id`, if any); an already deleted one is not an
+        error."""
 
     async def find_posted(self, target: Target, thread_id: str | None, event_id: int) -> str | None:
         """The id of a message this relay posted for `event_id` (in the thread, or the channel's

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Quart, Response
 from quart_schema import HttpSecurityScheme, Info, QuartSchema
 
+from bots.discord.runtime import install as install_discord
 from bots.slack.runtime import install as install_slack
 from hub.api import auth, chat, notifications, observe, projects, system, tickets, webhooks
 from hub.api.errors import install_error_handlers
@@ -67,6 +68,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     install_error_handlers(app)
     install_http_policies(app, settings.cors_allowed_origins)
     install_slack(app, context, observer=metrics.chat)  # a no-op unless Slack is configured
+    install_discord(app, context, observer=metrics.chat)  # a no-op unless Discord is configured
 
     @app.get("/")
     async def index() -> Response:

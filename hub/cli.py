@@ -9,10 +9,6 @@ from collections.abc import Sequence
 
 from hub.config import ConfigError, Settings, load_settings
 
-NOT_YET = {
-    "discord": "the Discord bot",
-}
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -46,8 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument(
         "--port", type=int, default=3000, help="port for POST /slack/events (not used in Socket Mode)"
     )
-    for name, what in NOT_YET.items():
-        sub.add_parser(name, help=f"run {what} as its own process")
+    sub.add_parser("discord", help="run the Discord bot as its own process (until SIGTERM/SIGINT)")
     return parser
 
 
@@ -133,10 +128,6 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in NOT_YET:
-        what = NOT_YET[args.command]
-        print(f"switchboard {args.command}: {what} is not part of this release yet", file=sys.stderr)
-        return 2
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -167,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bots.slack.runtime import run_standalone
 
             asyncio.run(run_standalone(settings, host=args.host, port=args.port))
+        elif args.command == "discord":
+            from bots.discord.runtime import run_standalone as run_discord
+
+            return asyncio.run(run_discord(settings))
     except ConfigError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2

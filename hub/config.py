@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
+    discord_digest_hour: int = Field(default=9, ge=0, le=23)
 
     @field_validator(
         "secret_key",

@@ -87,12 +87,18 @@ class SlackSink:
         return str(reply["ts"])
 
     async def update_comment(
-        self, target: Target, message_id: str, comment: dict[str, Any], origin: str
+        self,
+        target: Target,
+        message_id: str,
+        comment: dict[str, Any],
+        origin: str,
+        *,
+        thread_id: str | None = None,  # Slack edits by channel and ts alone
     ) -> None:
         text = render.comment_text(comment, origin)
         await self._call(target.team_id, "chat_update", channel=target.channel_id, ts=message_id, text=text)
 
-    async def delete_message(self, target: Target, message_id: str) -> None:
+    async def delete_message(self, target: Target, message_id: str, *, thread_id: str | None = None) -> None:
         await self._call(target.team_id, "chat_delete", channel=target.channel_id, ts=message_id)
 
     async def find_posted(self, target: Target, thread_id: str | None, event_id: int) -> str | None:

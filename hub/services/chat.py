@@ -48,6 +48,19 @@ class ChatUser:
     display_name: str = ""
 
 
+#: Platforms whose user ids are global (not per workspace): an account linked in one Discord guild
+#: (or in a DM) is the same account in every guild.
+GLOBAL_USER_IDS = frozenset({"discord"})
+
+
+def _same_account(who: ChatUser) -> list[Any]:
+    """WHERE clauses selecting the identity rows of a chat account."""
+    clauses = [ChatIdentity.platform == who.platform, ChatIdentity.external_id == who.external_id]
+    if who.platform not in GLOBAL_USER_IDS:
+        clauses.append(ChatIdentity.team_id == who.team_id)
+    return clauses
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
@@ -115,11 +128,7 @@ async def unlink(uow: UnitOfWork, actor: Actor, identity_id: int) -> None:
 
 async def _link(uow: UnitOfWork, who: ChatUser, user: User, via: str, now: datetime) -> Actor:
     identity = await uow.session.scalar(
-        select(ChatIdentity).where(
-            ChatIdentity.platform == who.platform,
-            ChatIdentity.team_id == who.team_id,
-            ChatIdentity.external_id == who.external_id,
-        )
+        select(ChatIdentity).where(*_same_account(who)).order_by(ChatIdentity.id).limit(1)
     )
     if identity is None:
         identity = ChatIdentity(platform=who.platform, team_id=who.team_id, external_id=who.external_id)
@@ -171,16 +180,13 @@ async def link_by_email(uow: UnitOfWork, who: ChatUser, email: str) -> Actor | N
 async def resolve_actor(uow: UnitOfWork, who: ChatUser) -> Actor | None:
     """The hub user behind a chat account, or None while it is not linked."""
     async with uow:
-        row = await uow.session.execute(
+        user = await uow.session.scalar(
             select(User)
             .join(ChatIdentity, ChatIdentity.user_id == User.id)
-            .where(
-                ChatIdentity.platform == who.platform,
-                ChatIdentity.team_id == who.team_id,
-                ChatIdentity.external_id == who.external_id,
-            )
+            .where(*_same_account(who))
+            .order_by(ChatIdentity.id)
+            .limit(1)
         )
-        user = row.scalar_one_or_none()
         return Actor.of(user) if user is not None else None
 
 
@@ -212,11 +218,10 @@ async def find_member(uow: UnitOfWork, platform: str, team_id: str, project_id: 
     async with uow:
         people = await project_people(uow, project_id)
         user_id = await uow.session.scalar(
-            select(ChatIdentity.user_id).where(
-                ChatIdentity.platform == platform,
-                ChatIdentity.team_id == team_id,
-                ChatIdentity.external_id == needle,
-            )
+            select(ChatIdentity.user_id)
+            .where(*_same_account(ChatUser(platform, team_id, needle)))
+            .order_by(ChatIdentity.id)
+            .limit(1)
         )
     members = {person.user_id for person in people}
     if user_id is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from hub.cli import NOT_YET, _parser
+from hub.cli import _parser
 from hub.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _cli_commands() -> set[str]:
     parser = _parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return set(sub.choices) - set(NOT_YET)
+    return set(sub.choices)
 
 
 def _compose() -> dict[str, dict[str, dict[str, object]]]:
@@ -27,7 +27,9 @@ def _compose() -> dict[str, dict[str, dict[str, object]]]:
 
 def test_compose_services_and_commands() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "migrate", "hub1", "hub2", "worker", "proxy"} <= set(services)
+    assert {"postgres", "redis", "migrate", "hub1", "hub2", "worker", "slack", "discord", "proxy"} <= set(
+        services
+    )
     commands = _cli_commands()
     for name, service in services.items():
         command = service.get("command")
@@ -41,8 +43,9 @@ def test_compose_services_and_commands() -> None:
             assert str(env["REDIS_URL"]).startswith("redis://")
     for name in ("hub1", "hub2", "worker"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"  # type: ignore[index]
-    for name in ("postgres", "redis", "hub1", "hub2", "worker", "proxy"):
+    for name in ("postgres", "redis", "hub1", "hub2", "worker", "slack", "discord", "proxy"):
         assert "healthcheck" in services[name], name
+    assert services["discord"]["command"] == ["switchboard", "discord"]
     assert "pgdata" in _compose()["volumes"]
 
 

@@ -26,6 +26,7 @@ from hub.services.chat import ChatUser
 from tests.conftest import make_settings
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+from tests.integration.chat.discord_support import discord_hub, fake_discord  # noqa: F401  (fixtures)
 from tests.integration.realtime.conftest import stack  # noqa: F401  (the backend pairs)
 from tests.support.api import HttpApi, User
 from tests.support.live import served

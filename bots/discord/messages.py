@@ -1,0 +1,155 @@
+"""Messages typed in a relayed ticket's thread become hub comments, and follow their edits and deletion.
+
+Needs the privileged **Message Content** intent (docs/discord.md): without it Discord sends the bot
+empty `content` for other people's messages. A reply by a linked user is added with
+`origin="discord"` and `meta={"discord_guild", "discord_channel" (the thread's parent), "discord_thread",
+"discord_message"}`; the relay then records that message instead of posting the comment back (no
+echo). Unlinked users are told by DM (or, if they do not accept DMs, by a short-lived reply). Bots'
+and webhooks' messages, our own included, are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bots.actions import explain, not_linked
+from bots.discord.bot import DiscordBot, log
+from hub.domain.errors import DomainError
+from hub.services import chat, chat_relay, comments
+from hub.services.chat import ChatUser
+from hub.services.chat_relay import CommentMessage
+
+THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread)
+_MENTION = re.compile(r"<(@!?|@&|#)(\d+)>")
+
+
+async def _thread(client: discord.Client, channel_id: int) -> tuple[int, int] | None:
+    """(guild id, parent channel id) of a thread, from the cache or the API; None if not a thread."""
+    channel: Any = client.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await client.fetch_channel(channel_id)
+        except discord.HTTPException:
+            return None
+    if getattr(channel, "type", None) not in THREAD_TYPES or channel.parent_id is None:
+        return None
+    return int(channel.guild.id), int(channel.parent_id)
+
+
+async def to_plain(bot: DiscordBot, message: discord.Message, guild_id: int) -> str:
+    """Discord markup → comment text: a linked user's mention becomes their hub `@email` (so hub
+    mentions notify them), others their display name; channels and roles their names; attachments
+    are appended as links."""
+    names = {m.id: m.display_name for m in message.mentions}
+    roles = {r.id: r.name for r in message.role_mentions}
+    parts, last = [], 0
+    for match in _MENTION.finditer(message.content):
+        parts.append(message.content[last : match.start()])
+        kind, ident = match.group(1), int(match.group(2))
+        if kind.startswith("@") and kind != "@&":
+            email = await chat.linked_email(bot.uow(), ChatUser("discord", str(guild_id), str(ident)))
+            parts.append("@" + (email or names.get(ident, str(ident))))
+        elif kind == "@&":
+            parts.append("@" + roles.get(ident, str(ident)))
+        else:
+            channel = message.guild.get_channel(ident) if message.guild else None
+            parts.append("#" + (channel.name if channel else str(ident)))
+        last = match.end()
+    parts.append(message.content[last:])
+    text = "".join(parts).strip()
+    links = "\n".join(a.url for a in message.attachments)
+    return f"{text}\n{links}".strip() if links else text
+
+
+async def _tell(message: discord.Message, text: str) -> None:
+    try:
+        await message.author.send(f"⚠️ {text}")
+    except discord.HTTPException:
+        try:
+            await message.reply(f"⚠️ {text}", delete_after=60, mention_author=False)
+        except discord.HTTPException:
+            log.info("could not tell %s: %s", message.author.id, text)
+
+
+async def on_message(bot: DiscordBot, client: discord.Client, message: discord.Message) -> None:
+    if message.author.bot or message.webhook_id is not None or message.guild is None:
+        return
+    if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+        return
+    place = await _thread(client, message.channel.id)
+    if place is None:
+        return
+    guild_id, parent_id = place
+    team, thread = str(guild_id), str(message.channel.id)
+    ticket_id = await chat_relay.ticket_of_thread(bot.uow(), "discord", team, str(parent_id), thread)
+    if ticket_id is None:
+        return  # a thread, but not a relayed ticket's
+    actor = await bot.actor(bot.account(message.author, guild_id))
+    if actor is None:
+        await _tell(message, "Your reply was not added to the ticket. " + not_linked("discord"))
+        return
+    text = await to_plain(bot, message, guild_id)
+    if not text:
+        return
+    meta = {
+        "discord_guild": team,
+        "discord_channel": str(parent_id),
+        "discord_thread": thread,
+        "discord_message": str(message.id),
+    }
+    try:
+        comment = await comments.add_comment(bot.uow(), actor, ticket_id, text, origin="discord", meta=meta)
+    except DomainError as error:
+        await _tell(message, "Your reply was not added to the ticket: " + explain(error))
+        return
+    # Record it now (the relay would too), so an edit or deletion in Discord can follow at once.
+    row = CommentMessage(team, str(parent_id), int(comment["id"]), ticket_id, 0, str(message.id), True)
+    await chat_relay.save_comment_message(bot.uow(), "discord", row)
+
+
+async def _comment_of(bot: DiscordBot, client: discord.Client, channel_id: int, message_id: int) -> Any:
+    place = await _thread(client, channel_id)
+    if place is None:
+        return None, 0
+    guild_id, parent_id = place
+    found = await chat_relay.comment_of_message(
+        bot.uow(), "discord", str(guild_id), str(parent_id), str(message_id)
+    )
+    return found, guild_id
+
+
+async def on_edit(bot: DiscordBot, client: discord.Client, event: discord.RawMessageUpdateEvent) -> None:
+    if "content" not in event.data:
+        return  # an embed resolving, a pin: not an edit of the text
+    comment_id, guild_id = await _comment_of(bot, client, event.channel_id, event.message_id)
+    if comment_id is None:
+        return
+    message = event.message
+    actor = await bot.actor(bot.account(message.author, guild_id))
+    if actor is None:
+        return
+    try:
+        text = await to_plain(bot, message, guild_id)
+        await comments.edit_comment(bot.uow(), actor, comment_id, text, origin="discord")
+    except DomainError as error:
+        await _tell(message, "The ticket comment was not changed: " + explain(error))
+
+
+async def on_delete(bot: DiscordBot, client: discord.Client, event: discord.RawMessageDeleteEvent) -> None:
+    comment_id, guild_id = await _comment_of(bot, client, event.channel_id, event.message_id)
+    if comment_id is None:
+        return
+    cached = event.cached_message
+    if cached is None:
+        log.info("comment %s: its Discord message was deleted but is not cached; kept", comment_id)
+        return
+    actor = await bot.actor(bot.account(cached.author, guild_id))
+    if actor is None:
+        return
+    try:
+        await comments.delete_comment(bot.uow(), actor, comment_id, origin="discord")
+    except DomainError as error:
+        log.info("comment %s not deleted after its Discord message was: %s", comment_id, error.message)

@@ -1,0 +1,131 @@
+"""Buttons and the status select on relayed tickets and DMs, as persistent dynamic items.
+
+Their `custom_id`s carry the ticket (or notification) id — `sb:assign:<ticket>`, `sb:status:<ticket>`,
+`sb:read:<notification>` — and the client registers the item classes (`add_dynamic_items`), so a click
+on a message posted before a restart still reaches its handler. "Open in board" is a link button:
+Discord opens it without telling us. Clicks run the same commands as `/ticket`, as the clicking
+user's hub account, with the same permission checks; refusals are answered to the clicker only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bots.actions import Result, explain, not_linked
+from bots.command_types import Assign, SetStatus, UserRef
+from bots.text import STATUS_LABELS, ticket_url
+from hub.domain.errors import DomainError
+from hub.services import notifications
+
+
+def _bot(interaction: discord.Interaction) -> Any:
+    return interaction.client.hub  # type: ignore[attr-defined]
+
+
+class AssignToMe(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:assign:(?P<id>\d+)"):
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Assign to me", style=discord.ButtonStyle.primary, custom_id=f"sb:assign:{ticket_id}"
+            )
+        )
+        self.ticket_id = ticket_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> AssignToMe:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = _bot(interaction)
+        await bot.answer(interaction, await bot.run(interaction, Assign(str(self.ticket_id), UserRef("me"))))
+
+
+class StatusSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"sb:status:(?P<id>\d+)"):
+    def __init__(self, ticket_id: int, current: str | None = None) -> None:
+        options = [
+            discord.SelectOption(label=label, value=status, default=status == current)
+            for status, label in STATUS_LABELS.items()
+        ]
+        super().__init__(
+            discord.ui.Select(custom_id=f"sb:status:{ticket_id}", placeholder="Status", options=options)
+        )
+        self.ticket_id = ticket_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> StatusSelect:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        values = (interaction.data or {}).get("values") or []
+        bot = _bot(interaction)
+        if not values:
+            await bot.answer(interaction, Result("Pick a status.", ok=False))
+            return
+        await bot.answer(interaction, await bot.run(interaction, SetStatus(str(self.ticket_id), values[0])))
+
+
+class MarkRead(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:read:(?P<id>\d+)"):
+    def __init__(self, notification_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Mark read", style=discord.ButtonStyle.secondary, custom_id=f"sb:read:{notification_id}"
+            )
+        )
+        self.notification_id = notification_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> MarkRead:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = _bot(interaction)
+        actor = await bot.actor(bot.account(interaction.user, interaction.guild_id))
+        if actor is None:
+            await bot.answer(interaction, Result(not_linked("discord"), ok=False))
+            return
+        try:
+            seen = await notifications.mark_read(bot.uow(), actor, self.notification_id)
+        except DomainError as error:
+            await bot.answer(interaction, Result(explain(error), ok=False))
+            return
+        await bot.answer(interaction, Result(f"✓ Read: {seen['title']}"))
+
+
+DYNAMIC_ITEMS = (AssignToMe, StatusSelect, MarkRead)
+
+
+def _template(view: discord.ui.View) -> discord.ui.View:
+    """Components only: a stopped view is sent but not kept in discord.py's view store. The dynamic
+    items registered on the client answer the clicks (also after a restart); a stored view would
+    answer them a second time and keep one object per relayed message in memory forever."""
+    view.stop()
+    return view
+
+
+def ticket_view(ticket: dict[str, Any], public_url: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AssignToMe(int(ticket["id"])))
+    view.add_item(discord.ui.Button(label="Open in board", url=ticket_url(public_url, ticket)))
+    view.add_item(StatusSelect(int(ticket["id"]), ticket.get("status")))
+    return _template(view)
+
+
+def notification_view(notification: dict[str, Any], public_url: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if notification.get("ticket_id") and notification.get("project_id"):
+        ref = {"id": notification["ticket_id"], "project_id": notification["project_id"]}
+        view.add_item(discord.ui.Button(label="Open in board", url=ticket_url(public_url, ref)))
+    view.add_item(MarkRead(int(notification["id"])))
+    return _template(view)
