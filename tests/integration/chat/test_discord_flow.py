@@ -142,3 +142,81 @@ async def test_unlinked_thread_reply_is_explained_by_dm(discord_hub: DiscordHub)
     await hub.fake.say(stranger, root.id, "me too")
     dm = await hub.fake.wait_for(lambda: hub.fake.dm_messages(stranger.id))
     assert "not linked" in text_of(dm[0].raw)
+
+
+async def test_editing_or_deleting_a_thread_reply_follows_to_the_comment(discord_hub: DiscordHub) -> None:
+    hub = discord_hub
+    alice, member = await hub.person("Alice Archer")
+    project = await hub.api.project(alice, "OPS")
+    await hub.command(member, "subscribe", {"project": "OPS"})
+    ticket = await hub.api.ticket(alice, project["id"], title="Flaky login")
+    root = await hub.root(ticket["key"])
+    typed = await hub.fake.say(member, root.id, "first thought")
+    url = f"/api/tickets/{ticket['id']}/comments"
+
+    async def bodies() -> list[str]:
+        listed = (await hub.api.get(url, token=alice.token)).body
+        return [c["body"] for c in (listed["items"] if isinstance(listed, dict) else listed)]
+
+    for _ in range(100):
+        if await bodies():
+            break
+        await hub.settle(0.05)
+    assert await bodies() == ["first thought"]
+    typed.content = "second thought"
+    edited = {**hub.fake.message_payload(typed), "guild_id": str(hub.fake.guild_id)}
+    await hub.fake.dispatch("MESSAGE_UPDATE", edited)
+    for _ in range(100):
+        if await bodies() == ["second thought"]:
+            break
+        await hub.settle(0.05)
+    assert await bodies() == ["second thought"]
+    await hub.fake.dispatch(
+        "MESSAGE_DELETE",
+        {"id": str(typed.id), "channel_id": str(root.id), "guild_id": str(hub.fake.guild_id)},
+    )
+    for _ in range(100):
+        if not await bodies():
+            break
+        await hub.settle(0.05)
+    assert await bodies() == []
+
+
+async def test_who_lists_online_and_viewing_users(discord_hub: DiscordHub) -> None:
+    hub = discord_hub
+    alice, member = await hub.person("Alice Archer")
+    project = await hub.api.project(alice, "OPS")
+    ticket = await hub.api.ticket(alice, project["id"], title="Pager fires twice")
+    async with ws_connect(hub.address, f"/ws/projects/{project['id']}/presence/", token=alice.token) as ws:
+        await ws.recv_type("presence_state")
+        await ws.send({"type": "viewing", "ticket_id": ticket["id"]})
+        await ws.recv_type("viewing")
+        who = text_of(await hub.command(member, "who", {"project": "OPS"}))
+    assert "Online on the board: Alice Archer (viewing OPS-1)" in who
+    after = text_of(await hub.command(member, "who", {"project": "OPS"}))
+    assert "Online on the board: nobody" in after
+
+
+async def test_detailed_format_shows_description_labels_and_every_change(discord_hub: DiscordHub) -> None:
+    hub = discord_hub
+    alice, member = await hub.person("Alice Archer")
+    project = await hub.api.project(alice, "OPS")
+    answer = await hub.command(member, "subscribe", {"project": "OPS", "format": "detailed", "labels": "db"})
+    assert "labels db, detailed" in text_of(answer)
+    await hub.api.ticket(alice, project["id"], title="No label, not relayed")
+    ticket = await hub.api.ticket(
+        alice, project["id"], title="Slow queries", description="p99 is 2 s", labels=["db"]
+    )
+    root = await hub.root(ticket["key"])
+    shown = text_of(root.raw)
+    assert "p99 is 2 s" in shown
+    assert "Labels: db" in shown
+    assert "Reporter: Alice Archer" in shown
+    await hub.api.patch(
+        f"/api/tickets/{ticket['id']}", json={"title": "Slow queries on reports"}, token=alice.token
+    )
+    reply = await hub.fake.wait_for(
+        lambda: [m for m in hub.thread(root) if "changed title" in text_of(m.raw)]
+    )
+    assert "Alice Archer changed title (via web)" in text_of(reply[0].raw)
+    assert not hub.root_of("OPS-1")()  # filtered out by label
