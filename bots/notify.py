@@ -5,8 +5,8 @@ Two durable consumers over `notifications` (see `hub.services.chat_notify`):
 - DMs: each notification routed `immediate` for the platform is sent to every linked account of its
   user, then the position moves past it (one transaction per notification: a crash in between can
   repeat at most that one DM — at-least-once, documented in docs/slack.md);
-- digests: at `digest_hour` (UTC) each day, one DM per user listing the notifications routed `digest`
-  since their previous digest.
+- digests: at `digest_hour` in each user's time zone, one DM per user a day listing the
+  notifications routed `digest` since their previous digest.
 
 `clock` decides when digests are due, so tests move time instead of waiting a day. An optional
 `RelayObserver` (the hub's metrics) hears how long after its notification each DM went out (`kind`

@@ -71,7 +71,7 @@ class SlackConfig:
             problems.append("SLACK_SIGNING_SECRET is required for the HTTP endpoint")
         hour = str(getattr(settings, "slack_digest_hour", None) or env.get("SLACK_DIGEST_HOUR") or "9")
         if not hour.isdigit() or not 0 <= int(hour) <= 23:
-            problems.append("SLACK_DIGEST_HOUR must be an hour 0-23 (UTC)")
+            problems.append("SLACK_DIGEST_HOUR must be an hour 0-23")
         if problems:
             raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
         return cls(

@@ -6,8 +6,9 @@ Routing (`services/routing.py`) stores per destination what each notification sh
 - **immediate** — a durable consumer of `notifications` by id (row `{platform}-dm` in
   `consumer_positions`; a new one starts at the newest notification). Notification ids become visible
   in id order like event ids (they are written under the same outbox lock).
-- **digest** — once a day per user (row `{platform}-digest:{user_id}`: its position is the last
-  notification included, its `updated_at` the time of the last digest run for that user).
+- **digest** — once a day per user, at the digest hour of the user's own time zone (the one in their
+  notification preferences; UTC unless they chose one). Row `{platform}-digest:{user_id}`: its
+  position is the last notification included, its `updated_at` the time of the last digest run.
 
 Only users with a linked account on the platform are served; others are skipped (their web
 notifications are unaffected).
@@ -16,17 +17,19 @@ notifications are unaffected).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
 from hub.adapters.db.chat_models import ChatIdentity
-from hub.adapters.db.models import Notification
+from hub.adapters.db.models import Notification, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import ConsumerPosition
 from hub.services.chat import ChatUser, chat_accounts_of
+from hub.services.preferences import merged
 from hub.services.views import notification_view
 from hub.services.webhook_outbox import advance_position, lock_position
 
@@ -96,15 +99,26 @@ def digest_consumer(platform: str, user_id: int) -> str:
     return f"{platform}-digest:{user_id}"
 
 
+def _zone(preferences: dict[str, Any] | None) -> ZoneInfo:
+    """A user's time zone: the one in their notification preferences (UTC unless they chose one)."""
+    name = str(merged(preferences)["quiet_hours"].get("timezone") or "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: int) -> list[Digest]:
-    """The digests to send at `now`: users with an account on the platform whose digest did not run
-    today (UTC) yet, once `now` is past `hour`. A digest may be empty (nothing to say): the caller
-    still marks it done so the day counts."""
-    if now.hour < hour:
-        return []
+    """The digests to send at `now`: users with an account on the platform for whom it is past `hour`
+    o'clock in their own time zone and whose digest did not run on their local today yet. A digest may
+    be empty (nothing to say): the caller still marks it done so the day counts."""
     async with uow:
-        user_ids = set(
-            await uow.session.scalars(select(ChatIdentity.user_id).where(ChatIdentity.platform == platform))
+        users = list(
+            await uow.session.execute(
+                select(User.id, User.preferences)
+                .where(User.id.in_(select(ChatIdentity.user_id).where(ChatIdentity.platform == platform)))
+                .order_by(User.id)
+            )
         )
         positions = {
             row.name: row
@@ -113,9 +127,13 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
             )
         }
         due: list[tuple[int, int | None]] = []
-        for user_id in sorted(user_ids):
+        for user_id, prefs in users:
+            zone = _zone(prefs)
+            local = now.astimezone(zone)
+            if local.hour < hour:
+                continue
             row = positions.get(digest_consumer(platform, user_id))
-            if row is not None and row.updated_at.date() >= now.date():
+            if row is not None and _aware(row.updated_at).astimezone(zone).date() >= local.date():
                 continue
             due.append((user_id, row.position if row is not None else None))
         digests: list[Digest] = []
@@ -132,6 +150,11 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
                 Digest(user_id, accounts.get(user_id, []), [notification_view(r) for r in rows], position)
             )
         return digests
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; ours are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _accounts(uow: UnitOfWork, platform: str, user_ids: set[int]) -> dict[int, list[ChatUser]]:
