@@ -154,16 +154,19 @@ def install(
     return runtime
 
 
-async def run_standalone(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
+async def run_standalone(
+    settings: Settings, *, stop: asyncio.Event | None = None, context: HubContext | None = None
+) -> int:
     """`switchboard discord`: the bot as its own process, until SIGINT/SIGTERM (or `stop` is set).
-    Returns the exit status (1 when Discord refused the token)."""
+    Returns the exit status (1 when Discord refused the token). `context` defaults to one built from
+    `settings` (tests pass theirs to share a database schema)."""
     from hub.adapters.bus import create_bus
     from hub.realtime.publisher import EventPublisher
 
     config = DiscordConfig.from_settings(settings)
     if config is None:
         raise ConfigError("Discord is not configured: set DISCORD_BOT_TOKEN (docs/discord.md)")
-    context = build_context(settings)
+    context = context or build_context(settings)
     bus = create_bus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
     if bus is not None:
         context.publisher = EventPublisher(bus, {})  # commands reach the hub's sockets at once

@@ -15,6 +15,7 @@ from typing import Any
 
 from quart import Quart
 
+from bots import presence
 from bots.actions import PresenceLookup
 from bots.notify import Notifier
 from bots.relay import Relay, RelayObserver
@@ -36,12 +37,12 @@ class SlackRuntime:
         self,
         config: SlackConfig,
         context: HubContext,
-        presence: PresenceLookup | None = None,
+        presence_lookup: PresenceLookup | None = None,
         *,
         observer: RelayObserver | None = None,
     ) -> None:
         self.config = config
-        self.parts: SlackParts = build(config, context.db, uow_factory=context.uow, presence=presence)
+        self.parts: SlackParts = build(config, context.db, uow_factory=context.uow, presence=presence_lookup)
         self.sink = SlackSink(self.parts.clients, config.public_url)
         self.relay = Relay(context.db, self.sink, observer=observer)
         self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour, observer=observer)
@@ -74,17 +75,6 @@ class SlackRuntime:
         await self.notifier.stop()
 
 
-def _presence(context: HubContext) -> PresenceLookup | None:
-    realtime = context.extras.get("realtime")
-    if realtime is None:
-        return None
-
-    async def lookup(project_id: int) -> list[tuple[int, str, int | None]]:
-        return [(u.user_id, u.name, u.viewing) for u in await realtime.store.snapshot(project_id)]
-
-    return lookup
-
-
 def install(
     app: Quart,
     context: HubContext,
@@ -99,7 +89,7 @@ def install(
     config = config or SlackConfig.from_settings(context.settings)
     if config is None:
         return None
-    runtime = SlackRuntime(config, context, _presence(context), observer=observer)
+    runtime = SlackRuntime(config, context, presence.from_hub(context), observer=observer)
     context.extras[EXTRA_KEY] = runtime
     app.register_blueprint(blueprint(runtime.bolt))
     realtime = context.extras.get("realtime")
@@ -132,7 +122,10 @@ async def run_standalone(
     if bus is not None:
         context.publisher = EventPublisher(bus, {})  # commands reach the hub's sockets at once
         await bus.start()
-    runtime = SlackRuntime(config, context)
+    store = presence.standalone(settings)  # `who` reads the hub instances' shared presence in Redis
+    if store is not None:
+        await store.start()
+    runtime = SlackRuntime(config, context, presence.from_store(store) if store else None)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -155,6 +148,8 @@ async def run_standalone(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runtime.stop()
+        if store is not None:
+            await store.stop()
         if bus is not None:
             await bus.stop()
         await context.db.dispose()

@@ -14,11 +14,15 @@ import pytest
 from bots.discord.runtime import DiscordRuntime, run_standalone
 from bots.discord.sink import DiscordSink
 from bots.relay import Relay
+from hub.adapters.db.engine import Database
+from hub.context import build_context
 from tests.conftest import make_settings
 from tests.fakes.discord import FakeDiscord, FakeMessage, FakeUser
 from tests.integration.chat.discord_support import DiscordHub, discord_env, text_of
+from tests.integration.realtime.conftest import start_live
 from tests.support.api import User
 from tests.support.database import fresh_sqlite
+from tests.support.live import ws_connect
 from tests.support.process import cli_env, run_cli
 
 
@@ -192,3 +196,43 @@ async def test_switchboard_discord_command(tmp_path: Path, fake_discord: FakeDis
         out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert "Discord bot is running" in out.decode()
+
+
+async def test_standalone_bot_sees_the_hubs_presence_through_redis(
+    stack: tuple[str, str | None, dict[str, str]], fake_discord: FakeDiscord
+) -> None:
+    """A bot in its own process reads who is online from the hub instances' shared presence (Redis);
+    on the embedded default (in-process presence) it cannot, and says only who works on what."""
+    url, schema, extra = stack
+    live, manager = await start_live(stack)
+    settings = make_settings(url, **extra, **discord_env(fake_discord))
+    context = build_context(settings)
+    if schema:
+        await context.db.dispose()
+        context.db = Database(url, schema=schema)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_standalone(settings, stop=stop, context=context))
+    try:
+        await fake_discord.wait_ready(within=20)
+        alice = await live.api.user("Alice Archer")
+        project = await live.api.project(alice, "OPS")
+        member = fake_discord.add_user("alice", global_name="Alice Archer")
+        code = (await live.api.post("/api/me/chat-links", token=alice.token)).body["code"]
+        linked = await fake_discord.slash(member, "ticket", "link", {"code": code})
+        assert "Linked" in text_of(await linked.final())
+        async with ws_connect(
+            live.address, f"/ws/projects/{project['id']}/presence/", token=alice.token
+        ) as ws:
+            await ws.recv_type("presence_state")
+            who = await fake_discord.slash(member, "ticket", "who", {"project": "OPS"})
+            text = text_of(await who.final())
+        assert "Nobody has a ticket in progress." in text
+        if extra.get("REDIS_URL"):
+            assert "Online on the board: Alice Archer" in text
+        else:
+            assert "Online on the board" not in text
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(task, 20) == 0
+        await live.api.aclose()
+        await manager.__aexit__(None, None, None)  # type: ignore[attr-defined]
