@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncGenerator
 
 import discord
@@ -27,9 +26,10 @@ from bots.discord.config import DiscordConfig
 from bots.discord.sink import DiscordSink
 from bots.notify import Notifier
 from bots.relay import Relay, RelayObserver
+from bots.standalone import bot_process
 from hub.adapters.bus import EventBus
 from hub.config import ConfigError, Settings
-from hub.context import HubContext, build_context
+from hub.context import HubContext
 
 log = logging.getLogger("bots.discord")
 EXTRA_KEY = "discord"
@@ -158,41 +158,19 @@ async def run_standalone(
     settings: Settings, *, stop: asyncio.Event | None = None, context: HubContext | None = None
 ) -> int:
     """`switchboard discord`: the bot as its own process, until SIGINT/SIGTERM (or `stop` is set).
-    Returns the exit status (1 when Discord refused the token). `context` defaults to one built from
-    `settings` (tests pass theirs to share a database schema)."""
-    from hub.adapters.bus import create_bus
-    from hub.realtime.publisher import EventPublisher
-
+    Returns the exit status (1 when Discord refused the token)."""
     config = DiscordConfig.from_settings(settings)
     if config is None:
         raise ConfigError("Discord is not configured: set DISCORD_BOT_TOKEN (docs/discord.md)")
-    context = context or build_context(settings)
-    bus = create_bus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
-    if bus is not None:
-        context.publisher = EventPublisher(bus, {})  # commands reach the hub's sockets at once
-        await bus.start()
-    store = presence.standalone(settings)
-    if store is not None:
-        await store.start()
-    runtime = DiscordRuntime(config, context, presence.from_store(store) if store else None)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await runtime.start(bus)
-    print("Switchboard Discord bot is running", flush=True)
-    try:
-        assert runtime._client_task is not None
-        await asyncio.wait(
-            [asyncio.ensure_future(stop.wait()), runtime._client_task], return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await runtime.stop()
-        if store is not None:
-            await store.stop()
-        if bus is not None:
-            await bus.stop()
-        await context.db.dispose()
+    async with bot_process(settings, stop=stop, context=context) as process:
+        runtime = DiscordRuntime(config, process.context, process.presence)
+        await runtime.start(process.bus)
+        print("Switchboard Discord bot is running", flush=True)
+        stopped = asyncio.create_task(process.stop.wait())
+        try:
+            assert runtime._client_task is not None
+            await asyncio.wait([stopped, runtime._client_task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            await runtime.stop()
     return 1 if runtime.failed is not None else 0

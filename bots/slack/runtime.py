@@ -9,7 +9,6 @@ standalone bot without Redis still follows within seconds.
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -24,9 +23,10 @@ from bots.slack.config import SlackConfig
 from bots.slack.routes import blueprint
 from bots.slack.sink import SlackSink
 from bots.slack.socket import SocketMode
+from bots.standalone import bot_process
 from hub.adapters.bus import EventBus
 from hub.config import ConfigError, Settings
-from hub.context import HubContext, build_context
+from hub.context import HubContext
 
 EXTRA_KEY = "slack"
 BUS_CHANNEL = "events"
@@ -108,8 +108,6 @@ async def run_standalone(
 ) -> None:
     """`switchboard slack`: the bot as its own process, until SIGINT/SIGTERM (or `stop` is set). In HTTP
     mode it serves `POST /slack/events` (and `/healthz`) on host:port; in Socket Mode it serves nothing."""
-    from hub.adapters.bus import create_bus
-    from hub.realtime.publisher import EventPublisher
     from hub.server import hypercorn_config
 
     config = SlackConfig.from_settings(settings)
@@ -117,39 +115,20 @@ async def run_standalone(
         raise ConfigError(
             "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (docs/slack.md)"
         )
-    context = build_context(settings)
-    bus = create_bus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
-    if bus is not None:
-        context.publisher = EventPublisher(bus, {})  # commands reach the hub's sockets at once
-        await bus.start()
-    store = presence.standalone(settings)  # `who` reads the hub instances' shared presence in Redis
-    if store is not None:
-        await store.start()
-    runtime = SlackRuntime(config, context, presence.from_store(store) if store else None)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await runtime.start(bus)
-    print(
-        f"Switchboard Slack bot is running ({'Socket Mode' if config.socket_mode else f'http://{host}:{port}'})"
-    )
-    try:
-        if config.socket_mode:
-            await stop.wait()
-        else:
-            from hypercorn.asyncio import serve
+    async with bot_process(settings, stop=stop) as process:
+        runtime = SlackRuntime(config, process.context, process.presence)
+        await runtime.start(process.bus)
+        where = "Socket Mode" if config.socket_mode else f"http://{host}:{port}"
+        print(f"Switchboard Slack bot is running ({where})", flush=True)
+        try:
+            if config.socket_mode:
+                await process.stop.wait()
+            else:
+                from hypercorn.asyncio import serve
 
-            web = Quart("switchboard-slack")
-            web.register_blueprint(blueprint(runtime.bolt))
-            web.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
-            await serve(web, hypercorn_config(f"{host}:{port}"), shutdown_trigger=stop.wait)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        await runtime.stop()
-        if store is not None:
-            await store.stop()
-        if bus is not None:
-            await bus.stop()
-        await context.db.dispose()
+                web = Quart("switchboard-slack")
+                web.register_blueprint(blueprint(runtime.bolt))
+                web.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+                await serve(web, hypercorn_config(f"{host}:{port}"), shutdown_trigger=process.stop.wait)
+        finally:
+            await runtime.stop()

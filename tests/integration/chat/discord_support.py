@@ -105,6 +105,19 @@ class DiscordHub:
     def thread(self, root: FakeMessage) -> list[FakeMessage]:
         return self.fake.channel_messages(root.id)  # a message's thread has the message's id
 
+    async def comments(
+        self, user: User, ticket_id: int, *, until: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        """The ticket's comments (REST), polled until `until` holds for them (at most 5 s)."""
+        items: list[dict[str, Any]] = []
+        for _ in range(100):
+            listed = (await self.api.get(f"/api/tickets/{ticket_id}/comments", token=user.token)).body
+            items = list(listed["items"] if isinstance(listed, dict) else listed)
+            if until(items):
+                break
+            await asyncio.sleep(0.05)
+        return items
+
     async def settle(self, seconds: float = 0.6) -> None:
         await asyncio.sleep(seconds)
 

@@ -112,12 +112,7 @@ async def test_thread_replies_become_comments_without_echo(discord_hub: DiscordH
     root = await hub.root(ticket["key"])
     typed = await hub.fake.say(member, root.id, "Seen it on staging too")
     comments_url = f"/api/tickets/{ticket['id']}/comments"
-    for _ in range(100):
-        listed = (await hub.api.get(comments_url, token=alice.token)).body
-        items = listed["items"] if isinstance(listed, dict) else listed
-        if items:
-            break
-        await hub.settle(0.05)
+    items = await hub.comments(alice, ticket["id"], until=bool)
     assert items[0]["body"] == "Seen it on staging too"
     assert items[0]["author"]["id"] == alice.id
     # a comment written on the web appears in the thread, attributed; the Discord one is not echoed
@@ -152,34 +147,23 @@ async def test_editing_or_deleting_a_thread_reply_follows_to_the_comment(discord
     ticket = await hub.api.ticket(alice, project["id"], title="Flaky login")
     root = await hub.root(ticket["key"])
     typed = await hub.fake.say(member, root.id, "first thought")
-    url = f"/api/tickets/{ticket['id']}/comments"
 
-    async def bodies() -> list[str]:
-        listed = (await hub.api.get(url, token=alice.token)).body
-        return [c["body"] for c in (listed["items"] if isinstance(listed, dict) else listed)]
+    async def bodies(expected: list[str]) -> list[str]:
+        found = await hub.comments(
+            alice, ticket["id"], until=lambda items: [c["body"] for c in items] == expected
+        )
+        return [c["body"] for c in found]
 
-    for _ in range(100):
-        if await bodies():
-            break
-        await hub.settle(0.05)
-    assert await bodies() == ["first thought"]
+    assert await bodies(["first thought"]) == ["first thought"]
     typed.content = "second thought"
     edited = {**hub.fake.message_payload(typed), "guild_id": str(hub.fake.guild_id)}
     await hub.fake.dispatch("MESSAGE_UPDATE", edited)
-    for _ in range(100):
-        if await bodies() == ["second thought"]:
-            break
-        await hub.settle(0.05)
-    assert await bodies() == ["second thought"]
+    assert await bodies(["second thought"]) == ["second thought"]
     await hub.fake.dispatch(
         "MESSAGE_DELETE",
         {"id": str(typed.id), "channel_id": str(root.id), "guild_id": str(hub.fake.guild_id)},
     )
-    for _ in range(100):
-        if not await bodies():
-            break
-        await hub.settle(0.05)
-    assert await bodies() == []
+    assert await bodies([]) == []
 
 
 async def test_who_lists_online_and_viewing_users(discord_hub: DiscordHub) -> None:

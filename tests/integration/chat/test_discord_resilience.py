@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from bots.discord.runtime import DiscordRuntime, run_standalone
-from bots.discord.sink import DiscordSink
 from bots.relay import Relay
 from hub.adapters.db.engine import Database
 from hub.context import build_context
@@ -21,6 +20,7 @@ from tests.fakes.discord import FakeDiscord, FakeMessage, FakeUser
 from tests.integration.chat.discord_support import DiscordHub, discord_env, text_of
 from tests.integration.realtime.conftest import start_live
 from tests.support.api import User
+from tests.support.crash import CrashAfter
 from tests.support.database import fresh_sqlite
 from tests.support.live import ws_connect
 from tests.support.process import cli_env, run_cli
@@ -76,26 +76,6 @@ async def test_buttons_and_commands_survive_a_bot_restart(discord_hub: DiscordHu
     finally:
         await restarted.stop()
     assert len(hub.fake.requests_to("PUT", r"/applications/\d+/commands")) == 1
-
-
-class CrashAfter:
-    """A sink that dies right after Discord accepted a post (before the relay records it)."""
-
-    def __init__(self, sink: DiscordSink, method: str) -> None:
-        self._sink = sink
-        self._method = method
-        self.platform = sink.platform
-
-    def __getattr__(self, name: str) -> Any:
-        real = getattr(self._sink, name)
-        if name != self._method:
-            return real
-
-        async def crash(*args: Any, **kwargs: Any) -> Any:
-            await real(*args, **kwargs)
-            raise RuntimeError("the process died here")
-
-        return crash
 
 
 @pytest.mark.parametrize("method", ["post_ticket", "post_reply", "post_comment"])

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bots.relay import Relay
-from bots.slack.sink import SlackSink
 from tests.integration.chat.conftest import CHANNEL, SlackHub, link_directly
 from tests.support.api import User
+from tests.support.crash import CrashAfter
 
 
 async def _setup(hub: SlackHub) -> tuple[User, User, dict[str, Any]]:
@@ -55,26 +55,6 @@ async def test_restart_neither_drops_nor_double_posts(hub: SlackHub) -> None:
     finally:
         await restarted.stop()
     assert len(hub.fake.calls_to("chat.postMessage")) == 4
-
-
-class CrashAfter:
-    """A sink that dies right after the platform accepted a post (before the relay records it)."""
-
-    def __init__(self, sink: SlackSink, method: str) -> None:
-        self._sink = sink
-        self._method = method
-        self.platform = sink.platform
-
-    def __getattr__(self, name: str) -> Any:
-        real = getattr(self._sink, name)
-        if name != self._method:
-            return real
-
-        async def crash(*args: Any, **kwargs: Any) -> Any:
-            await real(*args, **kwargs)
-            raise RuntimeError("the process died here")
-
-        return crash
 
 
 @pytest.mark.parametrize("method", ["post_ticket", "post_reply", "post_comment"])
