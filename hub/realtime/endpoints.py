@@ -24,8 +24,7 @@ from hub.domain.identity import Actor
 from hub.realtime import codes, messages
 from hub.realtime.connection import Connection
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
-from hub.services.auth import decode_access_token, user_for_token
-from hub.services.policy import role_in
+from hub.services.auth import decode_access_token, socket_admission, user_for_token
 
 bp = Blueprint("realtime", __name__)
 
@@ -64,10 +63,14 @@ async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, 
     return actor, float(expires)
 
 
-async def _role(context: HubContext, project_id: int, actor: Actor) -> object:
+async def _admit(
+    context: HubContext, token: str | None, project_id: int | None
+) -> tuple[Actor, float, object]:
     # In its own function so the unit of work is not kept alive for the socket's lifetime.
-    async with context.uow() as uow:
-        return await role_in(uow.session, project_id, actor)
+    if not token:
+        raise Unauthenticated("missing token")
+    actor, expires, role = await socket_admission(context.uow(), context.tokens, token, project_id)
+    return actor, float(expires), role
 
 
 def _last_event_id() -> int | None:
@@ -90,11 +93,11 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
         await socket.close(code, reason)
 
     try:
-        actor, expires = await _authenticate(context, token)
+        actor, expires, role = await _admit(context, token, project_id)
     except DomainError as exc:
         await refuse(codes.UNAUTHENTICATED, exc.message)
         return None
-    if project_id is not None and await _role(context, project_id, actor) is None:
+    if project_id is not None and role is None:
         await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
         return None
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:

@@ -22,11 +22,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.adapters.db.models import RefreshToken, User
+from hub.adapters.db.models import Membership, RefreshToken, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
+from hub.domain.enums import Role
 from hub.domain.errors import Conflict, Unauthenticated, ValidationFailed
 from hub.domain.identity import Actor
+from hub.services.policy import role_in
 from hub.services.views import me_view
 
 _hasher = PasswordHasher()
@@ -219,6 +221,36 @@ async def user_for_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Ac
         if user is None:
             raise Unauthenticated("invalid token")
         return Actor.of(user)
+
+
+async def socket_admission(
+    uow: UnitOfWork, config: TokenConfig, token: str, project_id: int | None
+) -> tuple[Actor, int, Role | None]:
+    """(user, token expiry, role in `project_id`) for a socket, in one query: sockets connect in
+    storms (a deploy, a network blip), so admission costs one round trip, not one per question.
+    Unauthenticated for a bad token or a deleted user; the role is None for outsiders."""
+    user_id, expires = decode_access_token(config, token)
+    async with uow:
+        if project_id is None:
+            user = await uow.session.get(User, user_id)
+            if user is None:
+                raise Unauthenticated("invalid token")
+            return Actor.of(user), expires, None
+        row = (
+            await uow.session.execute(
+                select(User, Membership.role)
+                .outerjoin(
+                    Membership, (Membership.user_id == User.id) & (Membership.project_id == project_id)
+                )
+                .where(User.id == user_id)
+            )
+        ).first()
+        if row is None:
+            raise Unauthenticated("invalid token")
+        actor = Actor.of(row[0])
+        if row[1] is not None:
+            return actor, expires, Role(row[1])
+        return actor, expires, await role_in(uow.session, project_id, actor)  # site admins
 
 
 async def get_me(uow: UnitOfWork, actor: Actor) -> dict[str, Any]:

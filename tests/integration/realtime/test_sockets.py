@@ -10,6 +10,7 @@ import jwt
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from hub.adapters.db.models import User
 from tests.conftest import SECRET
 from tests.integration.realtime.conftest import Live
 from tests.support.live import ws_connect
@@ -38,6 +39,25 @@ async def test_outsiders_and_unknown_projects_close_4003(live: Live) -> None:
         path = f"/ws/projects/999999/{kind}/"
         async with ws_connect(live.address, path, token=owner.token, expect_ready=False) as ws:
             assert await ws.closed_with() == 4003
+
+
+async def test_site_admins_may_watch_any_project_and_deleted_users_close_4001(live: Live) -> None:
+    owner, admin, gone = await live.api.user(), await live.api.user(), await live.api.user()
+    project = await live.api.project(owner)
+    await live.api.add(owner, project["id"], gone, "member")
+    async with live.context.uow() as uow:
+        (await uow.session.get(User, admin.id)).is_admin = True  # type: ignore[union-attr]
+        await uow.session.delete(await uow.session.get(User, gone.id))
+        await uow.commit()
+    path = f"/ws/projects/{project['id']}/tickets/"
+    async with ws_connect(live.address, path, token=admin.token) as ws:
+        assert ws.ready is not None  # not a member, but a site admin: admitted as owner
+    async with ws_connect(
+        live.address, "/ws/projects/999999/tickets/", token=admin.token, expect_ready=False
+    ) as ws:
+        assert await ws.closed_with() == 4003  # admins too: an unknown project is refused
+    async with ws_connect(live.address, path, token=gone.token, expect_ready=False) as ws:
+        assert await ws.closed_with() == 4001  # a valid token of a deleted user
 
 
 async def test_token_in_subprotocol_or_query_and_ticket_messages(live: Live) -> None:
