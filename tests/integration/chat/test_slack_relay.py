@@ -162,3 +162,23 @@ async def test_relay_itself_never_echoes_a_comment_typed_in_the_channel(hub: Sla
         hub.context.uow(), "slack", hub.fake.team_id, CHANNEL, meta["slack_ts"]
     )
     assert found == made["id"]
+
+
+async def test_detailed_format_shows_description_labels_and_every_change(hub: SlackHub) -> None:
+    alice = await hub.person("Alice Archer", "UALICE")
+    project = await hub.api.project(alice, "OPS")
+    answer = await hub.command("UALICE", "subscribe OPS format:detailed", channel="CDETAIL")
+    assert "detailed" in answer["text"]
+    ticket = await hub.api.ticket(
+        alice, project["id"], title="Slow queries", description="p99 is 2 s", labels=["db", "perf"]
+    )
+    root = await hub.fake.wait_for(hub.root_of(ticket["key"], channel="CDETAIL"))
+    blocks = str(root.blocks)
+    assert "p99 is 2 s" in blocks
+    assert "labels: db, perf" in blocks
+    assert "reporter: Alice Archer" in blocks
+    await hub.api.patch(
+        f"/api/tickets/{ticket['id']}", json={"title": "Slow report queries"}, token=alice.token
+    )
+    reply = await hub.fake.wait_for(lambda: hub.fake.channel_messages("CDETAIL", thread=root.ts))
+    assert reply[0].text == "Alice Archer changed title (via web)"  # compact would not reply to this
