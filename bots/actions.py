@@ -126,7 +126,7 @@ class Actions:
             try:
                 project = await projects.find_project_by_key(self.uow(), actor, key)
             except NotFound:
-                if not title:
+                if not title or not command.text:
                     raise
                 project, title = await self._default_project(place, actor, "create"), command.text
         else:

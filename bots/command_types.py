@@ -19,6 +19,7 @@ class Create:
     title: str = ""
     project_key: str | None = None
     #: The whole text, for when `project_key` turns out to be a word of the title ("API is down").
+    #: Empty when the key was named on its own (a Discord option): then an unknown key is an error.
     text: str = ""
 
 

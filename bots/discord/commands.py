@@ -75,7 +75,7 @@ class TicketCommand(app_commands.Group):
         project: str | None = None,
     ) -> None:
         key = project.strip().upper() if project else None
-        await _run(interaction, c.Create(title=title.strip(), project_key=key, text=title.strip()))
+        await _run(interaction, c.Create(title=title.strip(), project_key=key))
 
     @app_commands.command(name="list", description="Open tickets of a project, or yours")
     @app_commands.describe(project="A project key, or `mine`")

@@ -67,7 +67,10 @@ class DiscordSink:
             embed=render.ticket_embed(ticket, self.public_url, fmt=target.format, event_id=event_id),
             view=ticket_view(ticket, self.public_url),
         )
-        await self._start_thread(channel, message.id, ticket)
+        try:
+            await self._start_thread(channel, message.id, ticket)
+        except PermanentSendError as error:  # no thread permission: the root still stands and updates
+            log.warning("no thread for %s in %s: %s", ticket["key"], target.channel_id, error)
         return str(message.id)
 
     async def _start_thread(

@@ -105,6 +105,10 @@ async def test_assign_to_a_discord_user_and_bad_input(discord_hub: DiscordHub) -
     assert "is not a ticket key like OPS-12" in text_of(bad_key)
     missing = await hub.command(member, "show", {"ticket": "OPS-99"})
     assert "no ticket ops-99" in text_of(missing).lower()
+    typo = await hub.command(member, "create", {"title": "Lost ticket", "project": "OPZ"})
+    assert "No project OPZ" in text_of(typo)
+    listed = (await hub.api.get(f"/api/projects/{project['id']}/tickets", token=alice.token)).body
+    assert [t["title"] for t in listed["items"]] == ["Rotate keys"]  # not created in another project
     both = await hub.command(member, "assign", {"ticket": "OPS-1", "user": bob_member, "nobody": True})
     assert "not both" in text_of(both)
 
