@@ -61,4 +61,7 @@ class DiscordBot:
     async def answer(self, interaction: discord.Interaction, result: Result) -> None:
         """The answer to a deferred interaction, visible to the user only."""
         content, embeds = render.result_embeds(result, self.public_url)
-        await interaction.followup.send(content=content or None, embeds=embeds, ephemeral=True)
+        if content:
+            await interaction.followup.send(content=content, embeds=embeds, ephemeral=True)
+        else:
+            await interaction.followup.send(embeds=embeds, ephemeral=True)

@@ -65,7 +65,8 @@ class StatusSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"sb
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        values = (interaction.data or {}).get("values") or []
+        data: dict[str, Any] = dict(interaction.data or {})
+        values: list[str] = list(data.get("values") or [])
         bot = _bot(interaction)
         if not values:
             await bot.answer(interaction, Result("Pick a status.", ok=False))
