@@ -14,6 +14,7 @@ from hub.config import Settings
 from hub.context import HubContext, build_context
 from hub.observability.metrics import Metrics, StatsCollector
 from hub.realtime import endpoints as realtime_endpoints
+from hub.realtime.asgi import keep_send
 from hub.realtime.service import Realtime
 from web import STATIC_DIR
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["switchboard"] = context
+    app.asgi_app = keep_send(app.asgi_app)  # type: ignore[method-assign]  # sockets write frames directly
     QuartSchema(
         app,
         info=Info(title="Switchboard", version="0.1.0", description="Real-time ticketing hub API"),

@@ -22,6 +22,7 @@ from hub.context import HubContext
 from hub.domain.errors import DomainError, Unauthenticated
 from hub.domain.identity import Actor
 from hub.realtime import codes, messages
+from hub.realtime.asgi import SCOPE_KEY, DirectSocket
 from hub.realtime.connection import Connection
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
 from hub.services.auth import decode_access_token, socket_admission, user_for_token
@@ -103,7 +104,10 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return None
-    conn = Connection(socket, actor, expires, kind, project_id, realtime.stats)
+    direct = websocket.scope.get(SCOPE_KEY)
+    conn = Connection(
+        DirectSocket(direct, socket) if direct else socket, actor, expires, kind, project_id, realtime.stats
+    )
     try:
         # Subscribed (and caught up) before the handshake completes: a client that sees the socket
         # open, then writes, is guaranteed to hear about its own write.
