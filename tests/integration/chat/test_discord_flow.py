@@ -4,14 +4,26 @@ answers, channel posts, threads and DMs arrive at the fake REST API."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from tests.fakes.discord import FakeMessage, FakeUser
 from tests.integration.chat.discord_support import (
     BOARD,
     DiscordHub,
     text_of,
 )
 from tests.integration.realtime.conftest import stack  # noqa: F401  (the backend pairs)
+from tests.support.api import User
 from tests.support.live import ws_connect
+
+
+async def _relayed_ticket(hub: DiscordHub, title: str) -> tuple[User, FakeUser, dict[str, Any], FakeMessage]:
+    """Alice, linked, with OPS subscribed in the channel and one web-made ticket relayed into it."""
+    alice, member = await hub.person("Alice Archer")
+    project = await hub.api.project(alice, "OPS")
+    await hub.command(member, "subscribe", {"project": "OPS"})
+    ticket = await hub.api.ticket(alice, project["id"], title=title)
+    return alice, member, ticket, await hub.root(ticket["key"])
 
 
 async def test_slash_create_reaches_socket_channel_and_thread(discord_hub: DiscordHub) -> None:
@@ -105,11 +117,7 @@ async def test_assignment_from_the_web_dms_the_linked_user(discord_hub: DiscordH
 
 async def test_thread_replies_become_comments_without_echo(discord_hub: DiscordHub) -> None:
     hub = discord_hub
-    alice, member = await hub.person("Alice Archer")
-    project = await hub.api.project(alice, "OPS")
-    await hub.command(member, "subscribe", {"project": "OPS"})
-    ticket = await hub.api.ticket(alice, project["id"], title="Flaky login")
-    root = await hub.root(ticket["key"])
+    alice, member, ticket, root = await _relayed_ticket(hub, "Flaky login")
     typed = await hub.fake.say(member, root.id, "Seen it on staging too")
     comments_url = f"/api/tickets/{ticket['id']}/comments"
     items = await hub.comments(alice, ticket["id"], until=bool)
@@ -128,11 +136,7 @@ async def test_thread_replies_become_comments_without_echo(discord_hub: DiscordH
 
 async def test_unlinked_thread_reply_is_explained_by_dm(discord_hub: DiscordHub) -> None:
     hub = discord_hub
-    alice, member = await hub.person("Alice Archer")
-    project = await hub.api.project(alice, "OPS")
-    await hub.command(member, "subscribe", {"project": "OPS"})
-    ticket = await hub.api.ticket(alice, project["id"], title="Flaky login")
-    root = await hub.root(ticket["key"])
+    *_rest, root = await _relayed_ticket(hub, "Flaky login")
     stranger = hub.fake.add_user("stranger")
     await hub.fake.say(stranger, root.id, "me too")
     dm = await hub.fake.wait_for(lambda: hub.fake.dm_messages(stranger.id))
@@ -141,11 +145,7 @@ async def test_unlinked_thread_reply_is_explained_by_dm(discord_hub: DiscordHub)
 
 async def test_editing_or_deleting_a_thread_reply_follows_to_the_comment(discord_hub: DiscordHub) -> None:
     hub = discord_hub
-    alice, member = await hub.person("Alice Archer")
-    project = await hub.api.project(alice, "OPS")
-    await hub.command(member, "subscribe", {"project": "OPS"})
-    ticket = await hub.api.ticket(alice, project["id"], title="Flaky login")
-    root = await hub.root(ticket["key"])
+    alice, member, ticket, root = await _relayed_ticket(hub, "Flaky login")
     typed = await hub.fake.say(member, root.id, "first thought")
 
     async def bodies(expected: list[str]) -> list[str]:
