@@ -367,3 +367,36 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.1)
+
+
+def test_escape_closes_an_empty_notifications_panel(hub, open_page):
+    """A user with no notifications: "Mark all read" is disabled and the list empty, so focus goes to
+    the panel itself, and Escape still closes it (it used to stay open when nothing could take focus)."""
+    email = f"newcomer.{time.time_ns()}@example.com"
+    created = httpx.post(
+        hub.url + "/api/auth/register",
+        json={"email": email, "password": "switchboard-demo", "name": "Nina Newcomer"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    board = open_page()
+    board.open()
+    board.page.get_by_label("Email").fill(email)
+    board.page.get_by_label("Password").fill("switchboard-demo")
+    board.page.get_by_role("button", name="Sign in").click()
+    expect(board.page.locator("#app-view")).to_be_visible()  # no projects yet, so no cards
+    bell = board.page.locator("#bell")
+    bell.click()
+    panel = board.page.locator("#notif-panel")
+    expect(panel).to_be_visible()
+    expect(board.page.get_by_role("button", name="Mark all read")).to_be_disabled()
+    expect(panel).to_be_focused()
+    board.page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(bell).to_be_focused()
+    bell.click()
+    expect(panel).to_be_visible()
+    bell.focus()
+    board.page.keyboard.press("Escape")  # with focus back on the bell, Escape closes it too
+    expect(panel).to_be_hidden()
+    board.assert_no_console_errors()

@@ -22,13 +22,15 @@ export class Notifications {
     Object.assign(this, { button, badge, panel, list, markAll, onOpen });
     button.addEventListener('click', () => this.toggle(this.panel.hidden));
     markAll.addEventListener('click', () => this.#markAll());
-    panel.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
+    const closeOnEscape = (event) => {
+      if (event.key === 'Escape' && !panel.hidden) {
         event.stopPropagation();
         this.toggle(false);
         button.focus();
       }
-    });
+    };
+    panel.addEventListener('keydown', closeOnEscape);
+    button.addEventListener('keydown', closeOnEscape);
     document.addEventListener('click', (event) => {
       if (!panel.hidden && !panel.contains(event.target) && !button.contains(event.target)) this.toggle(false);
     });
@@ -67,7 +69,10 @@ export class Notifications {
     this.button.setAttribute('aria-expanded', String(open));
     if (open) {
       this.render();
-      (this.list.querySelector('button') ?? this.markAll).focus();
+      // Focus lands inside the panel (so Escape closes it) even while the list is still loading
+      // and "Mark all read" is disabled: then the panel itself takes it.
+      const target = this.list.querySelector('button') ?? (this.markAll.disabled ? this.panel : this.markAll);
+      target.focus();
     }
   }
 
