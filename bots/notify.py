@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,9 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.services import chat_leader, chat_notify
 
 log = logging.getLogger(__name__)
+#: Digests are daily and due per user's time zone; whether any is due is asked once a minute, not on
+#: every DM round (that question reads every linked user).
+DIGEST_CHECK = 60.0
 
 
 class Notifier:
@@ -76,13 +80,16 @@ class Notifier:
         self._wake.set()
 
     async def _run(self) -> None:
+        next_digest_check = 0.0
         while not self._stopping:
             async with chat_leader.leadership(self.db, self.consumer) as leader:
                 while leader and not self._stopping:
                     self._wake.clear()
                     try:
                         await self.run_dms_once()
-                        await self.run_digests_once()
+                        if time.monotonic() >= next_digest_check:
+                            next_digest_check = time.monotonic() + DIGEST_CHECK
+                            await self.run_digests_once()
                     except Exception:
                         log.exception("%s round failed; retrying", self.consumer)
                     await self._sleep(self.poll_interval)

@@ -65,3 +65,9 @@ class DiscordBot:
             await interaction.followup.send(content=content, embeds=embeds, ephemeral=True)
         else:
             await interaction.followup.send(embeds=embeds, ephemeral=True)
+
+
+def bot_of(interaction: discord.Interaction) -> DiscordBot:
+    """The `DiscordBot` of the client an interaction arrived on (`SwitchboardClient.hub`)."""
+    bot: DiscordBot = interaction.client.hub  # type: ignore[attr-defined]
+    return bot

@@ -17,7 +17,7 @@ from bots import command_types as c
 from bots.actions import Result
 from bots.commands import ParseError, parse
 from bots.discord import complete
-from bots.discord.bot import DiscordBot
+from bots.discord.bot import bot_of
 
 USAGE = {
     "create": "`/ticket create title:<title> [project:KEY]`",
@@ -39,11 +39,6 @@ FORMATS = [app_commands.Choice(name=name, value=name) for name in ("compact", "d
 TOPICS = [app_commands.Choice(name=name, value=name) for name in USAGE]
 
 
-def _bot(interaction: discord.Interaction) -> DiscordBot:
-    bot: DiscordBot = interaction.client.hub  # type: ignore[attr-defined]
-    return bot
-
-
 def _parsed(verb: str, text: str) -> c.Command | Result:
     try:
         return parse(f"{verb} {text}")
@@ -54,7 +49,7 @@ def _parsed(verb: str, text: str) -> c.Command | Result:
 
 async def _run(interaction: discord.Interaction, command: c.Command | Result) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
-    bot = _bot(interaction)
+    bot = bot_of(interaction)
     result = command if isinstance(command, Result) else await bot.run(interaction, command)
     await bot.answer(interaction, result)
 

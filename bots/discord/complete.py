@@ -8,14 +8,15 @@ lookup goes through the service layer as that user.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import discord
 from discord import app_commands
 
 from bots.commands import STATUSES
+from bots.discord.bot import DiscordBot, bot_of
 from bots.text import STATUS_LABELS, status_label
 from hub.domain.errors import DomainError
+from hub.domain.identity import Actor
 from hub.services import projects as project_service
 from hub.services import tickets as ticket_service
 
@@ -24,8 +25,8 @@ KEY_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d*)$")
 Choices = list[app_commands.Choice[str]]
 
 
-async def _actor(interaction: discord.Interaction) -> tuple[Any, Any]:
-    bot = interaction.client.hub  # type: ignore[attr-defined]
+async def _actor(interaction: discord.Interaction) -> tuple[DiscordBot, Actor | None]:
+    bot = bot_of(interaction)
     return bot, await bot.actor(bot.account(interaction.user, interaction.guild_id))
 
 

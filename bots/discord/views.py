@@ -16,13 +16,10 @@ import discord
 
 from bots.actions import Result, explain, not_linked
 from bots.command_types import Assign, SetStatus, UserRef
+from bots.discord.bot import bot_of
 from bots.text import STATUS_LABELS, ticket_url
 from hub.domain.errors import DomainError
 from hub.services import notifications
-
-
-def _bot(interaction: discord.Interaction) -> Any:
-    return interaction.client.hub  # type: ignore[attr-defined]
 
 
 class AssignToMe(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:assign:(?P<id>\d+)"):
@@ -42,7 +39,7 @@ class AssignToMe(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:a
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         await bot.answer(interaction, await bot.run(interaction, Assign(str(self.ticket_id), UserRef("me"))))
 
 
@@ -67,7 +64,7 @@ class StatusSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"sb
         await interaction.response.defer(ephemeral=True, thinking=True)
         data: dict[str, Any] = dict(interaction.data or {})
         values: list[str] = list(data.get("values") or [])
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         if not values:
             await bot.answer(interaction, Result("Pick a status.", ok=False))
             return
@@ -91,7 +88,7 @@ class MarkRead(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:rea
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         actor = await bot.actor(bot.account(interaction.user, interaction.guild_id))
         if actor is None:
             await bot.answer(interaction, Result(not_linked("discord"), ok=False))
