@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import httpx
 from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from yarl import URL
 
 from hub.adapters.db.models import Membership
 from hub.adapters.db.uow import UnitOfWork
@@ -258,7 +258,7 @@ async def disable_endpoint(uow: UnitOfWork, endpoint: WebhookEndpoint, reason: s
         .where(Membership.project_id == endpoint.project_id, Membership.role.in_([Role.OWNER, Role.ADMIN]))
         .order_by(Membership.user_id)
     )
-    name = f"webhook #{endpoint.id} ({httpx.URL(endpoint.url).host})"
+    name = f"webhook #{endpoint.id} ({URL(endpoint.url).host})"
     for user_id in admins:
         uow.emit(
             NOTIFICATION_EVENT,

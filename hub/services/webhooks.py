@@ -5,8 +5,9 @@ lot about a team's infrastructure. Outsiders get `NotFound` for the webhook itse
 
 The secret is returned on creation and on rotation only. Rotation keeps the previous secret signing
 for `ROTATION_GRACE` so receivers can switch without losing a message. URLs are checked against the SSRF
-policy when saved (unless `WEBHOOK_ALLOW_PRIVATE`); the sender checks the connected address again on
-every attempt, so a name that later resolves somewhere private is still refused.
+policy when saved (unless `WEBHOOK_ALLOW_PRIVATE`); the sender checks the addresses again for every
+connection it opens and connects only to those, so a name that later resolves somewhere private is
+still refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import WebhookDelivery, WebhookEndpoint
 from hub.adapters.webhooks.signing import generate_secret
-from hub.adapters.webhooks.ssrf import UnsafeURLError, resolve_and_check, validate_url
+from hub.adapters.webhooks.ssrf import UnsafeURLError, parse_url, resolve_and_check
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.services.policy import Action, authorize
@@ -82,12 +82,11 @@ async def check_url(url: str, *, allow_private: bool) -> str:
     if not url or len(url) > MAX_URL:
         raise ValidationFailed("invalid webhook", fields={"url": f"must be 1 to {MAX_URL} characters"})
     try:
-        validate_url(url)
+        parsed = parse_url(url)
         if not allow_private:
-            parsed = httpx.URL(url)
-            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            host, port = parsed.raw_host or "", parsed.port or 0  # parse_url guarantees both
             async with asyncio.timeout(RESOLVE_TIMEOUT):
-                await resolve_and_check(parsed.host, port, allow_private=False)
+                await resolve_and_check(host, port, allow_private=False)
     except UnsafeURLError as exc:
         raise ValidationFailed("unsafe webhook URL", fields={"url": str(exc)}) from None
     except (TimeoutError, socket.gaierror, OSError):

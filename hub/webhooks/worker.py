@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import math
 import os
 import random
 import secrets
@@ -55,7 +54,6 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600.0
 MIN_SLEEP = 0.02
 IDLE_CHECK = 2.0
-LANES_PER_CLIENT = 8
 
 
 def schedule_from(settings: Settings) -> tuple[float, ...]:
@@ -89,17 +87,7 @@ class WebhookWorker:
         self._observer = observer
         self.schedule = tuple(schedule) if schedule is not None else schedule_from(settings)
         self._own_sender = sender is None
-        if sender is not None:
-            self._senders = [sender]
-        else:
-            # httpcore's pool does per-request work proportional to its connections, so one client per
-            # few lanes keeps the cost per request flat; an endpoint always uses the same client.
-            shards = max(1, math.ceil(max_in_flight / LANES_PER_CLIENT))
-            self._senders = [
-                WebhookSender(timeout=timeout, allow_private=settings.webhook_allow_private)
-                for _ in range(shards)
-            ]
-        self.sender = self._senders[0]
+        self.sender = sender or WebhookSender(timeout=timeout, allow_private=settings.webhook_allow_private)
         if lease_seconds <= self.sender.timeout:
             raise ValueError("lease_seconds must be longer than the sender's timeout")
         self._clock = clock
@@ -147,8 +135,7 @@ class WebhookWorker:
             self._task = None
         await self._drain_lanes()
         if self._own_sender:
-            for sender in self._senders:
-                await sender.aclose()
+            await self.sender.aclose()
 
     async def notify_new_events(
         self, events: Sequence[Event] = (), notifications: Sequence[Notification] = ()
@@ -301,8 +288,7 @@ class WebhookWorker:
         data = delivery.body.encode()
         try:
             headers = build_headers(delivery.secrets, delivery.msg_id, int(time.time()), data)
-            sender = self._senders[delivery.endpoint_id % len(self._senders)]
-            return await sender.send(delivery.url, headers, data)
+            return await self.sender.send(delivery.url, headers, data)
         except Exception as exc:  # the sender reports network trouble itself; this is a bug guard
             log.exception("sending webhook delivery %s failed unexpectedly", delivery.id)
             return AttemptResult(None, 0, f"internal error: {type(exc).__name__}", "", None, False, False)

@@ -6,9 +6,10 @@ aim it at internal services or at the cloud metadata endpoint. Two layers stop t
 1. :func:`validate_url` is a cheap syntactic check used when an endpoint is saved and before each send:
    http(s) only, a host present, a valid port, no ``user:password@`` credentials.
 2. :func:`resolve_and_check` resolves the host and refuses it if *any* address is forbidden according to
-   :func:`is_forbidden_address`. The sender calls it at connect time and connects to the checked address,
-   so DNS rebinding (a name that resolves to a public address when saved and a private one when sent)
-   cannot slip through. An address check on the URL alone would not be enough.
+   :func:`is_forbidden_address`. The sender's resolver calls it for every new connection, and the
+   connection goes to the checked address, so DNS rebinding (a name that resolves to a public address when
+   saved and a private one when sent) cannot slip through; IP-literal hosts are judged by
+   :func:`check_ip_literal`. An address check on the URL alone would not be enough.
 
 The policy is deny-by-default: anything the standard library does not consider globally routable is
 forbidden, plus an explicit table so the policy does not drift with Python patch releases, which have
@@ -25,7 +26,7 @@ import ipaddress
 import re
 import socket
 
-import httpx
+from yarl import URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -85,29 +86,52 @@ class UnsafeURLError(ValueError):
     """A webhook URL or the address it resolves to must not be contacted; the message says why."""
 
 
-def validate_url(url: str) -> None:
-    """Raise :class:`UnsafeURLError` unless ``url`` is an http(s) URL with a host and no credentials.
+def parse_url(url: str) -> URL:
+    """Parse and validate ``url``; raise :class:`UnsafeURLError` unless it is an http(s) URL with a host,
+    a valid port and no credentials.
 
-    Parsing uses ``httpx.URL``, the same parser the sender uses, so there is no parser differential
-    between what is checked here and what is requested. Destination addresses are checked separately at
-    connect time (see :func:`resolve_and_check`) because a hostname can resolve differently later.
+    Parsing uses yarl, the parser aiohttp (the sender's client) uses, and the sender requests the very
+    object returned here, so there is no parser differential between what is checked and what is
+    requested. Destination addresses are checked separately at connect time (see
+    :func:`resolve_and_check`) because a hostname can resolve differently later.
     """
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        parsed = URL(url)
+    except (ValueError, TypeError) as exc:
         raise UnsafeURLError(f"not a valid URL: {exc}") from exc
     if parsed.scheme not in ALLOWED_SCHEMES:
         shown = parsed.scheme or "(none)"
         raise UnsafeURLError(f"URL scheme must be http or https, got {shown!r}")
-    if not parsed.host:
+    raw_host = parsed.raw_host  # IDNA-encoded by yarl
+    if not raw_host:
         raise UnsafeURLError("URL must include a host")
-    raw_host = parsed.raw_host.decode("ascii")  # IDNA-encoded by httpx
-    if ":" not in raw_host and not _HOSTNAME.fullmatch(raw_host):
+    if ":" in raw_host:
+        try:
+            ipaddress.IPv6Address(raw_host)
+        except ValueError as exc:
+            raise UnsafeURLError(f"not a valid URL: {exc}") from exc
+    elif not _HOSTNAME.fullmatch(raw_host):
         raise UnsafeURLError(f"URL host {raw_host!r} is not a valid host name")
-    if parsed.userinfo:
+    if parsed.user is not None or parsed.password is not None:
         raise UnsafeURLError("URL must not contain credentials (user:password@)")
-    if parsed.port is not None and not 1 <= parsed.port <= 65535:
-        raise UnsafeURLError(f"URL port {parsed.port} is out of range 1-65535")
+    if parsed.explicit_port is not None and not 1 <= parsed.explicit_port <= 65535:
+        raise UnsafeURLError(f"URL port {parsed.explicit_port} is out of range 1-65535")
+    return parsed
+
+
+def validate_url(url: str) -> None:
+    """Raise :class:`UnsafeURLError` unless ``url`` passes :func:`parse_url`."""
+    parse_url(url)
+
+
+def check_ip_literal(host: str, allow_private: bool) -> None:
+    """Refuse a URL host that is a forbidden IP literal (a host name is checked when it is resolved)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not allow_private and is_forbidden_address(ip):
+        raise UnsafeURLError(f"destination address {ip} is private or reserved")
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -97,7 +97,7 @@ def test_validate_url_accepts_plain_http_urls(url: str) -> None:
         ("https://", "must include a host"),
         ("https://user:secret@hooks.example.com/", "credentials"),
         ("https://token@hooks.example.com/", "credentials"),
-        ("http://hooks.example.com\\@127.0.0.1/", "credentials"),
+        ("http://hooks.example.com\\@127.0.0.1/", "backslash"),  # a user-info trick, refused outright
         ("http://hooks.example.com:99999/", "out of range"),
         ("http://hooks.example.com:0/", "out of range"),
         ("http://hooks.example.com:abc/", "not a valid URL"),
