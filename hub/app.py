@@ -14,6 +14,7 @@ from hub.config import Settings
 from hub.context import HubContext, build_context
 from hub.observability.metrics import Metrics, StatsCollector
 from hub.realtime import endpoints as realtime_endpoints
+from hub.realtime.admission import Admissions
 from hub.realtime.asgi import keep_send
 from hub.realtime.service import Realtime
 from web import STATIC_DIR
@@ -64,6 +65,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     )
     observe.install_request_tracing(app)
     context.extras["realtime"] = realtime
+    context.extras["admissions"] = Admissions(context.uow, context.tokens)
     context.publisher = realtime.publisher
     if settings.redis_url:
         context.readiness_probes["redis"] = realtime.ping_backend

@@ -1,15 +1,36 @@
-"""Socket frames written straight through the ASGI server's send callable.
+"""Socket frames written without Quart's per-message work, and, under Hypercorn's HTTP/1.1, without
+Hypercorn's either.
 
 Quart's `websocket.send()` yields to the loop, re-checks the handshake and fires a blinker signal for
 every message: 10 to 15 % of the server's CPU per delivered message in `bench/fanout.py`. `keep_send`
-wraps the app's ASGI callable and keeps the server's `send` in the WebSocket scope; `DirectSocket`
-writes text frames through it. Quart still does everything else (accept, receive, close).
+wraps the app's ASGI callable and keeps the server's `send` in the WebSocket scope.
+
+Going through that ASGI `send` still costs, per socket and message, a wsproto frame build (and a
+per-socket permessage-deflate compression when the browser negotiated it, which every browser does),
+three awaited calls and a `drain()`. But a server-to-client frame is the same bytes for every socket
+(no masking), so `FrameSocket` writes one shared, pre-built text frame straight into the connection's
+`asyncio.StreamWriter`. RFC 7692 lets a sender leave any message uncompressed (RSV1 clear) even when
+permessage-deflate was negotiated, and an uncompressed message does not touch the compression
+context, so Hypercorn's own frames (pongs, the close frame) stay valid. Writes are synchronous, so
+they keep their order with each other and with Hypercorn's frames.
+
+`writer_of` finds the StreamWriter by following Hypercorn 0.17/0.18's bound methods (WSStream →
+H11Protocol → TCPServer); anything else (HTTP/2, another server, a changed Hypercorn) gets None and
+the socket uses `DirectSocket`, the ASGI `send`. `tests/integration/realtime/test_frames.py` checks
+that the fast path is the one taken under the pinned Hypercorn.
 """
 
 from __future__ import annotations
 
+import asyncio
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.protocol.ws_stream import WSStream
+from wsproto import ConnectionState
 
 SCOPE_KEY = "switchboard.asgi_send"
 Send = Callable[[Any], Awaitable[None]]
@@ -43,3 +64,81 @@ class DirectSocket:
 
     async def close(self, code: int, reason: str = "") -> None:
         await self._socket.close(code, reason)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, final, uncompressed text frame (RFC 6455 section 5.2)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+_last_text: str | None = None
+_last_frame = b""
+
+
+def frame_of(text: str) -> bytes:
+    """The frame for `text`, built once while the fan-out hands the same message to every socket."""
+    global _last_text, _last_frame
+    if text is not _last_text:
+        _last_frame = text_frame(text.encode())
+        _last_text = text
+    return _last_frame
+
+
+class FrameSocket:
+    """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via Quart."""
+
+    __slots__ = ("_socket", "_stream", "_transport", "_writer")
+
+    def __init__(self, writer: asyncio.StreamWriter, stream: WSStream, socket: Closable) -> None:
+        self._writer = writer
+        self._transport = writer.transport
+        self._stream = stream  # its wsproto connection (made at accept) says whether a close was sent
+        self._socket = socket
+
+    def write(self, text: str) -> bool:
+        """Write `text` now (only after accept); False if the connection is closing (either side)."""
+        if self._stream.connection.state is not ConnectionState.OPEN or self._transport.is_closing():
+            return False
+        self._writer.write(frame_of(text))
+        return True
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the kernel: this socket's backlog."""
+        return self._transport.get_write_buffer_size()
+
+    async def send(self, data: str) -> None:
+        if self.write(data):
+            await self._writer.drain()
+
+    async def close(self, code: int, reason: str = "") -> None:
+        await self._socket.close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the connection without flushing: for a peer that stopped reading."""
+        self._transport.abort()
+
+
+def writer_of(send: Any) -> tuple[asyncio.StreamWriter, WSStream] | None:
+    """The StreamWriter and Hypercorn stream under a Hypercorn HTTP/1.1 WebSocket's ASGI `send`."""
+    stream = getattr(send, "__self__", None)
+    if not isinstance(stream, WSStream):
+        return None
+    protocol = getattr(stream.send, "__self__", None)
+    if not isinstance(protocol, H11Protocol):
+        return None
+    server = getattr(protocol.send, "__self__", None)
+    writer = getattr(server, "writer", None) if isinstance(server, TCPServer) else None
+    return (writer, stream) if isinstance(writer, asyncio.StreamWriter) else None
+
+
+def socket_for(send: Send | None, socket: Closable) -> FrameSocket | DirectSocket | Closable:
+    """The cheapest way to write to this socket that the server allows."""
+    if send is None:
+        return socket
+    found = writer_of(send)
+    return FrameSocket(*found, socket) if found is not None else DirectSocket(send, socket)

@@ -1,8 +1,10 @@
 """One open WebSocket: who it is, what it has seen, and a bounded send queue with its writer.
 
 The fan-out calls `push()` synchronously for every socket of a project, so pushing must be O(1) and
-never await: it appends the shared, already-serialised message to a deque and wakes this socket's
-writer. A socket whose queue passes its limits is closed with 4008 at once (its client resumes with
+never await. On a `FrameSocket` (hub.realtime.asgi) that is caught up, the shared frame is written at
+once and the connection's write buffer is the queue; otherwise the shared, already-serialised
+message goes on a deque and wakes this socket's writer task. A socket whose backlog passes its limits
+(256 queued messages, or 1 MiB queued or unsent) is closed with 4008 at once (its client resumes with
 `last_event_id`): one client that stops reading can never hold up the others or grow memory.
 """
 
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 
 from hub.domain.identity import Actor
 from hub.realtime import codes
+from hub.realtime.asgi import FrameSocket
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
@@ -47,6 +50,7 @@ class Connection:
         "kind",
         "last_event_id",
         "last_seen",
+        "live",
         "ping_sent_at",
         "project_id",
         "queue",
@@ -90,6 +94,8 @@ class Connection:
         self.ping_sent_at: float | None = None
         self.writer: asyncio.Task[None] | None = None
         self.handler: asyncio.Task[Any] | None = None
+        #: The frame socket to write to directly, once the writer has emptied the queue after accept.
+        self.live: FrameSocket | None = None
 
     def push(self, event_id: int, text: str) -> None:
         """Queue an event message unless this socket has already seen that event."""
@@ -111,6 +117,13 @@ class Connection:
         """
         if self.closing:
             return
+        live = self.live
+        if live is not None and bounded and not self.queue:
+            if live.buffered() + len(text) > MAX_QUEUE_BYTES:
+                self._fell_behind()
+            else:
+                live.write(text)
+            return
         if not bounded:
             self.backlog += 1
             self.backlog_bytes += len(text)
@@ -118,12 +131,15 @@ class Connection:
             len(self.queue) - self.backlog >= MAX_QUEUE_MESSAGES
             or self.queued_bytes - self.backlog_bytes + len(text) > MAX_QUEUE_BYTES
         ):
-            self.stats["slow_consumer_closes"] = self.stats.get("slow_consumer_closes", 0) + 1
-            self.close(codes.SLOW_CONSUMER, "fell behind; reconnect with last_event_id")
+            self._fell_behind()
             return
         self.queue.append(text)
         self.queued_bytes += len(text)
         self.wake.set()
+
+    def _fell_behind(self) -> None:
+        self.stats["slow_consumer_closes"] = self.stats.get("slow_consumer_closes", 0) + 1
+        self.close(codes.SLOW_CONSUMER, "fell behind; reconnect with last_event_id")
 
     def finish_replay(self) -> None:
         """Leave replay mode: deliver what arrived live meanwhile, minus what the replay covered."""
@@ -150,8 +166,6 @@ class Connection:
     async def _write(self) -> None:
         try:
             while True:
-                await self.wake.wait()
-                self.wake.clear()
                 while self.queue and not self.closing:
                     text = self.queue.popleft()
                     self.queued_bytes -= len(text)
@@ -161,8 +175,17 @@ class Connection:
                     await self.socket.send(text)
                 if self.closing:
                     break
+                if isinstance(self.socket, FrameSocket) and not self.queue:
+                    self.live = self.socket  # caught up: from now on, messages are written at once
+                await self.wake.wait()
+                self.wake.clear()
+            self.live = None
+            closed = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.socket.close(self.close_code, self.close_reason), 1.0)
+                closed = True
+            if not closed and isinstance(self.socket, FrameSocket):
+                self.socket.abort()  # the close frame could not even be written: the peer stopped reading
         except asyncio.CancelledError:
             raise  # the handler is tearing this connection down itself
         except Exception:  # the peer went away mid-send

@@ -19,13 +19,15 @@ from quart import Blueprint, Response, websocket
 
 from hub.api.deps import hub
 from hub.context import HubContext
+from hub.domain.enums import Role
 from hub.domain.errors import DomainError, Unauthenticated
 from hub.domain.identity import Actor
 from hub.realtime import codes, messages
-from hub.realtime.asgi import SCOPE_KEY, DirectSocket
+from hub.realtime.admission import Admissions
+from hub.realtime.asgi import SCOPE_KEY, socket_for
 from hub.realtime.connection import Connection
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
-from hub.services.auth import decode_access_token, socket_admission, user_for_token
+from hub.services.auth import decode_access_token, user_for_token
 
 bp = Blueprint("realtime", __name__)
 
@@ -66,11 +68,11 @@ async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, 
 
 async def _admit(
     context: HubContext, token: str | None, project_id: int | None
-) -> tuple[Actor, float, object]:
-    # In its own function so the unit of work is not kept alive for the socket's lifetime.
+) -> tuple[Actor, float, Role | None]:
     if not token:
         raise Unauthenticated("missing token")
-    actor, expires, role = await socket_admission(context.uow(), context.tokens, token, project_id)
+    admissions: Admissions = context.extras["admissions"]
+    actor, expires, role = await admissions.admit(token, project_id)
     return actor, float(expires), role
 
 
@@ -104,9 +106,8 @@ async def _serve(kind: str, project_id: int | None) -> Response | None:
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return None
-    direct = websocket.scope.get(SCOPE_KEY)
     conn = Connection(
-        DirectSocket(direct, socket) if direct else socket, actor, expires, kind, project_id, realtime.stats
+        socket_for(websocket.scope.get(SCOPE_KEY), socket), actor, expires, kind, project_id, realtime.stats
     )
     try:
         # Subscribed (and caught up) before the handshake completes: a client that sees the socket

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,34 +224,44 @@ async def user_for_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Ac
         return Actor.of(user)
 
 
-async def socket_admission(
-    uow: UnitOfWork, config: TokenConfig, token: str, project_id: int | None
-) -> tuple[Actor, int, Role | None]:
-    """(user, token expiry, role in `project_id`) for a socket, in one query: sockets connect in
-    storms (a deploy, a network blip), so admission costs one round trip, not one per question.
-    Unauthenticated for a bad token or a deleted user; the role is None for outsiders."""
-    user_id, expires = decode_access_token(config, token)
+Admission = tuple[Actor, Role | None] | Unauthenticated
+"""A socket's user and role in its project (None for outsiders), or why its token is refused."""
+
+
+async def socket_admissions(uow: UnitOfWork, requests: Sequence[tuple[int, int | None]]) -> list[Admission]:
+    """Admit many sockets at once: `requests` are (user id from a verified token, project id or None).
+
+    Sockets connect in storms (a deploy, a network blip), so a whole batch costs two queries in one
+    transaction -- the users, then their memberships -- instead of a round trip per socket. A deleted
+    user is refused; site admins without a membership see every existing project as owners."""
+    user_ids = {user_id for user_id, _ in requests}
+    project_ids = {project_id for _, project_id in requests if project_id is not None}
     async with uow:
-        if project_id is None:
-            user = await uow.session.get(User, user_id)
-            if user is None:
-                raise Unauthenticated("invalid token")
-            return Actor.of(user), expires, None
-        row = (
-            await uow.session.execute(
-                select(User, Membership.role)
-                .outerjoin(
-                    Membership, (Membership.user_id == User.id) & (Membership.project_id == project_id)
+        rows = await uow.session.execute(
+            select(User.id, User.name, User.email, User.is_admin).where(User.id.in_(user_ids))
+        )
+        actors = {
+            row.id: Actor(id=row.id, name=row.name, email=row.email, is_admin=row.is_admin) for row in rows
+        }
+        roles: dict[tuple[int, int], Role] = {}
+        if project_ids:
+            members = await uow.session.execute(
+                select(Membership.user_id, Membership.project_id, Membership.role).where(
+                    Membership.user_id.in_(user_ids), Membership.project_id.in_(project_ids)
                 )
-                .where(User.id == user_id)
             )
-        ).first()
-        if row is None:
-            raise Unauthenticated("invalid token")
-        actor = Actor.of(row[0])
-        if row[1] is not None:
-            return actor, expires, Role(row[1])
-        return actor, expires, await role_in(uow.session, project_id, actor)  # site admins
+            roles = {(user_id, project_id): Role(role) for user_id, project_id, role in members}
+        results: list[Admission] = []
+        for user_id, project_id in requests:
+            actor = actors.get(user_id)
+            if actor is None:
+                results.append(Unauthenticated("invalid token"))
+                continue
+            role = None if project_id is None else roles.get((user_id, project_id))
+            if project_id is not None and role is None and actor.is_admin:
+                role = await role_in(uow.session, project_id, actor)
+            results.append((actor, role))
+        return results
 
 
 async def get_me(uow: UnitOfWork, actor: Actor) -> dict[str, Any]:

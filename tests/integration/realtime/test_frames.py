@@ -1,0 +1,85 @@
+"""The direct frame path under Hypercorn: shared frames written straight into each connection, still
+valid when the client negotiated permessage-deflate, in order, and a peer that stops reading is cut
+off without holding up the others."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+
+from hub.realtime import codes
+from hub.realtime.asgi import FrameSocket
+from tests.integration.realtime.conftest import Live
+from tests.support.live import ws_connect
+
+
+async def test_caught_up_sockets_get_frames_written_directly_in_order(live: Live) -> None:
+    owner = await live.api.user("Alice Archer")
+    pid = (await live.api.project(owner))["id"]
+    async with ws_connect(live.address, f"/ws/projects/{pid}/tickets/", token=owner.token) as ws:
+        # The websockets client offers permessage-deflate and Hypercorn accepts it: our uncompressed
+        # frames must still be understood.
+        assert "permessage-deflate" in (ws.ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+        [conn] = [c for c in live.realtime.fanout.connections() if c.actor.id == owner.id]
+        await asyncio.sleep(0.05)
+        assert isinstance(conn.live, FrameSocket)
+        created = [await live.api.ticket(owner, pid, title=f"T{n}") for n in range(20)]
+        got = [await ws.recv_type("ticket_update") for _ in created]
+        assert [m["data"]["key"] for m in got] == [t["key"] for t in created]
+        assert [m["event_id"] for m in got] == sorted(m["event_id"] for m in got)
+        await ws.send({"type": "ping"})  # Hypercorn's and our frames interleave on one stream
+        assert await ws.recv_type("pong") == {"type": "pong"}
+
+
+def _stuck_client(address: str, path: str, token: str) -> socket.socket:
+    """A raw WebSocket client with a tiny receive buffer that completes the handshake, then never reads."""
+    host, port = address.split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path}?token={token} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def test_a_peer_that_stops_reading_is_cut_off_and_the_others_get_everything(live: Live) -> None:
+    owner = await live.api.user("Alice Archer")
+    pid = (await live.api.project(owner))["id"]
+    path = f"/ws/projects/{pid}/tickets/"
+    stuck = await asyncio.to_thread(_stuck_client, live.address, path, owner.token)
+    try:
+        [conn] = list(live.realtime.fanout.connections())
+        await asyncio.sleep(0.05)
+        assert isinstance(conn.socket, FrameSocket)
+        # A slow network path: the kernel may hold only a little for this peer (without this, Linux
+        # buffers up to 4 MiB per socket before our 1 MiB backlog limit is even reached).
+        raw = conn.socket._transport.get_extra_info("socket")
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        async with ws_connect(live.address, path, token=owner.token) as reader:
+            description = "x" * 10_000
+            for n in range(130):  # 1.3 MB to each socket: past the 1 MiB backlog limit
+                key = (await live.api.ticket(owner, pid, title=f"T{n}", description=description))["key"]
+                got = await reader.recv_type("ticket_update")
+                assert got["data"]["key"] == key
+            assert live.realtime.stats.get("slow_consumer_closes") == 1
+            assert conn.close_code == codes.SLOW_CONSUMER
+            for _ in range(50):  # the close frame cannot be written to it: the connection is dropped
+                if conn.socket._transport.is_closing() and conn not in live.realtime.fanout.connections():
+                    break
+                await asyncio.sleep(0.05)
+            assert conn.socket._transport.is_closing()
+            assert list(live.realtime.fanout.connections()) != [conn]
+            assert len(list(live.realtime.fanout.connections())) == 1  # the reader is still there
+    finally:
+        stuck.close()
