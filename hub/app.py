@@ -13,9 +13,8 @@ from hub.api.http import install_http_policies
 from hub.config import Settings
 from hub.context import HubContext, build_context
 from hub.observability.metrics import Metrics, StatsCollector
-from hub.realtime import endpoints as realtime_endpoints
 from hub.realtime.admission import Admissions
-from hub.realtime.asgi import keep_send
+from hub.realtime.endpoints import socket_app
 from hub.realtime.service import Realtime
 from web import STATIC_DIR
 
@@ -27,7 +26,6 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["switchboard"] = context
-    app.asgi_app = keep_send(app.asgi_app)  # type: ignore[method-assign]  # sockets write frames directly
     QuartSchema(
         app,
         info=Info(title="Switchboard", version="0.1.0", description="Real-time ticketing hub API"),
@@ -46,7 +44,6 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         notifications.prefs_bp,
         system.bp,
         observe.bp,
-        realtime_endpoints.bp,
         webhooks.bp,
         chat.bp,
     )
@@ -66,6 +63,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     observe.install_request_tracing(app)
     context.extras["realtime"] = realtime
     context.extras["admissions"] = Admissions(context.uow, context.tokens)
+    app.asgi_app = socket_app(app.asgi_app, context)  # type: ignore[method-assign]  # the three sockets
     context.publisher = realtime.publisher
     if settings.redis_url:
         context.readiness_probes["redis"] = realtime.ping_backend

@@ -1,21 +1,20 @@
-"""Socket frames written without Quart's per-message work, and, under Hypercorn's HTTP/1.1, without
-Hypercorn's either.
+"""Socket frames written without the per-message work of Quart, and, under Hypercorn's HTTP/1.1,
+without Hypercorn's either.
 
 Quart's `websocket.send()` yields to the loop, re-checks the handshake and fires a blinker signal for
-every message: 10 to 15 % of the server's CPU per delivered message in `bench/fanout.py`. `keep_send`
-wraps the app's ASGI callable and keeps the server's `send` in the WebSocket scope.
+every message: 10 to 15 % of the server's CPU per delivered message in `bench/fanout.py`, so the
+sockets are served on ASGI directly (hub.realtime.endpoints). Going through the ASGI `send` still
+costs, per socket and message, a wsproto frame build (and a per-socket permessage-deflate compression
+when the browser negotiated it, which every browser does), three awaited calls and a `drain()`. But a
+server-to-client frame is the same bytes for every socket (no masking), so `FrameSocket` writes one
+shared, pre-built text frame straight into the connection's `asyncio.StreamWriter`. RFC 7692 lets a
+sender leave any message uncompressed (RSV1 clear) even when permessage-deflate was negotiated, and an
+uncompressed message does not touch the compression context, so Hypercorn's own frames (pongs, the
+close frame) stay valid. Writes are synchronous, so they keep their order with each other and with
+Hypercorn's frames.
 
-Going through that ASGI `send` still costs, per socket and message, a wsproto frame build (and a
-per-socket permessage-deflate compression when the browser negotiated it, which every browser does),
-three awaited calls and a `drain()`. But a server-to-client frame is the same bytes for every socket
-(no masking), so `FrameSocket` writes one shared, pre-built text frame straight into the connection's
-`asyncio.StreamWriter`. RFC 7692 lets a sender leave any message uncompressed (RSV1 clear) even when
-permessage-deflate was negotiated, and an uncompressed message does not touch the compression
-context, so Hypercorn's own frames (pongs, the close frame) stay valid. Writes are synchronous, so
-they keep their order with each other and with Hypercorn's frames.
-
-`writer_of` finds the StreamWriter by following Hypercorn 0.17/0.18's bound methods (WSStream →
-H11Protocol → TCPServer); anything else (HTTP/2, another server, a changed Hypercorn) gets None and
+`writer_of` finds the StreamWriter by following Hypercorn 0.17/0.18's bound methods (WSStream ->
+H11Protocol -> TCPServer); anything else (HTTP/2, another server, a changed Hypercorn) gets None and
 the socket uses `DirectSocket`, the ASGI `send`. `tests/integration/realtime/test_frames.py` checks
 that the fast path is the one taken under the pinned Hypercorn.
 """
@@ -32,7 +31,6 @@ from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.protocol.ws_stream import WSStream
 from wsproto import ConnectionState
 
-SCOPE_KEY = "switchboard.asgi_send"
 Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -41,17 +39,8 @@ class Closable(Protocol):
     async def close(self, code: int, reason: str = "") -> None: ...
 
 
-def keep_send(app: ASGIApp) -> ASGIApp:
-    async def asgi(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket":
-            scope = {**scope, SCOPE_KEY: send}
-        await app(scope, receive, send)
-
-    return asgi
-
-
 class DirectSocket:
-    """A `SocketLike` (hub.realtime.connection) sending through the ASGI callable, closing via Quart."""
+    """A `SocketLike` (hub.realtime.connection) sending through the ASGI callable."""
 
     __slots__ = ("_send", "_socket")
 
@@ -90,7 +79,7 @@ def frame_of(text: str) -> bytes:
 
 
 class FrameSocket:
-    """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via Quart."""
+    """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via ASGI."""
 
     __slots__ = ("_socket", "_stream", "_transport", "_writer")
 
@@ -136,9 +125,7 @@ def writer_of(send: Any) -> tuple[asyncio.StreamWriter, WSStream] | None:
     return (writer, stream) if isinstance(writer, asyncio.StreamWriter) else None
 
 
-def socket_for(send: Send | None, socket: Closable) -> FrameSocket | DirectSocket | Closable:
+def socket_for(send: Send, socket: Closable) -> FrameSocket | DirectSocket:
     """The cheapest way to write to this socket that the server allows."""
-    if send is None:
-        return socket
     found = writer_of(send)
     return FrameSocket(*found, socket) if found is not None else DirectSocket(send, socket)

@@ -159,8 +159,9 @@ class Connection:
         self.queued_bytes = self.backlog = self.backlog_bytes = 0
         self.wake.set()
 
-    def start_writer(self) -> None:
-        self.handler = asyncio.current_task()
+    def start_writer(self, handler: asyncio.Task[Any] | None = None) -> None:
+        """Start sending; `handler` (default: the current task) is cancelled when this side closes."""
+        self.handler = handler or asyncio.current_task()
         self.writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:

@@ -1,61 +1,128 @@
-"""The three WebSocket endpoints of the seed, authenticated before anything is subscribed.
+"""The three WebSocket endpoints of the seed, served as plain ASGI in front of Quart.
 
 Tokens come from `?token=` (seed compatible) or from the `Sec-WebSocket-Protocol` header as
 `bearer.<jwt>` next to `switchboard`, so browsers need not put them in URLs. A bad token closes with
 4001, a project the user cannot see with 4003. Browser origins are checked against the page's own
 host and `WS_ALLOWED_ORIGINS` before the handshake is accepted (cross-site WebSocket hijacking).
+
+Why not Quart's `@websocket` routes: a connect storm (a deploy, a network blip) is thousands of
+handshakes at once, and Quart's per-connect work (a request context, werkzeug routing, a `Websocket`
+wrapper and two tasks) was about a third of a connect's CPU. `socket_app` matches the three paths with
+one regular expression and speaks ASGI directly (`AsgiSocket`, a few lines); every other request,
+including WebSockets to other paths, goes to Quart unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from quart import Blueprint, Response, websocket
 
-from hub.api.deps import hub
 from hub.context import HubContext
 from hub.domain.enums import Role
 from hub.domain.errors import DomainError, Unauthenticated
 from hub.domain.identity import Actor
 from hub.realtime import codes, messages
 from hub.realtime.admission import Admissions
-from hub.realtime.asgi import SCOPE_KEY, socket_for
+from hub.realtime.asgi import ASGIApp, socket_for
 from hub.realtime.connection import Connection
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
 from hub.services.auth import decode_access_token, user_for_token
 
-bp = Blueprint("realtime", __name__)
-
 SUBPROTOCOL = "switchboard"
 TOKEN_PREFIX = "bearer."
 MAX_MESSAGE = 64 * 1024
+#: /ws/notifications/, /ws/projects/{id}/tickets/, /ws/projects/{id}/presence/
+ROUTE = re.compile(r"/ws/(?:(notifications)|projects/([0-9]{1,18})/(tickets|presence))/")
 
 
-def _realtime(context: HubContext) -> Realtime:
-    realtime: Realtime = context.extras["realtime"]
-    return realtime
+def socket_app(app: ASGIApp, context: HubContext) -> ASGIApp:
+    """Serve the three socket paths here; hand everything else to `app` (Quart)."""
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            match = ROUTE.fullmatch(scope["path"])
+            if match is not None:
+                kind = match[1] or match[3]
+                project_id = int(match[2]) if match[2] else None
+                await _serve(context, AsgiSocket(scope, receive, send), kind, project_id)
+                return
+        await app(scope, receive, send)
+
+    return asgi
 
 
-def _origin_allowed(context: HubContext) -> bool:
-    origin = websocket.headers.get("Origin")
+class AsgiSocket:
+    """What the endpoints need of one WebSocket, straight on the ASGI messages."""
+
+    __slots__ = ("_closed", "_receive", "_scope", "args", "headers", "send")
+
+    def __init__(self, scope: Any, receive: Any, send: Any) -> None:
+        self._scope = scope
+        self._receive = receive
+        self.send = send
+        self.headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        self.args = {name: values[0] for name, values in query.items()}
+        self._closed = False
+
+    @property
+    def requested_subprotocols(self) -> list[str]:
+        return list(self._scope.get("subprotocols") or [])
+
+    async def connected(self) -> bool:
+        """Wait for the client's `websocket.connect` (False if it went away first)."""
+        return (await self._receive())["type"] == "websocket.connect"
+
+    async def accept(self, subprotocol: str | None) -> None:
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": []})
+
+    async def reject(self, status: int, text: str) -> None:
+        """Refuse the handshake with an HTTP response (or a bare 403 where the server cannot send one)."""
+        if "websocket.http.response" in self._scope.get("extensions", {}):
+            headers = [(b"content-type", b"text/plain; charset=utf-8")]
+            await self.send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+            await self.send({"type": "websocket.http.response.body", "body": text.encode()})
+        else:
+            await self.send({"type": "websocket.close", "code": 1008})
+
+    async def receive(self) -> str | bytes | None:
+        """The next message's text or bytes; None once the client disconnected."""
+        message = await self._receive()
+        if message["type"] != "websocket.receive":
+            self._closed = True
+            return None
+        text = message.get("text")
+        return text if text is not None else bytes(message.get("bytes") or b"")
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if not self._closed:
+            self._closed = True
+            await self.send({"type": "websocket.close", "code": code, "reason": reason})
+
+
+def _origin_allowed(context: HubContext, socket: AsgiSocket) -> bool:
+    origin = socket.headers.get("origin")
     if not origin:
         return True  # not a browser: nothing to hijack
-    if urlsplit(origin).netloc == websocket.headers.get("Host", ""):
+    if urlsplit(origin).netloc == socket.headers.get("host", ""):
         return True
     allowed = context.settings.ws_allowed_origins
     return "*" in allowed or origin in allowed
 
 
-def _token_and_subprotocol() -> tuple[str | None, str | None]:
-    offered = [p.strip() for p in websocket.requested_subprotocols]
+def _token_and_subprotocol(socket: AsgiSocket) -> tuple[str | None, str | None]:
+    offered = [p.strip() for p in socket.requested_subprotocols]
     token = next((p[len(TOKEN_PREFIX) :] for p in offered if p.startswith(TOKEN_PREFIX)), None)
     chosen = SUBPROTOCOL if SUBPROTOCOL in offered else None
-    return token or websocket.args.get("token"), chosen
+    return token or socket.args.get("token"), chosen
 
 
 async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, float]:
@@ -76,57 +143,61 @@ async def _admit(
     return actor, float(expires), role
 
 
-def _last_event_id() -> int | None:
-    raw = websocket.args.get("last_event_id")
+def _last_event_id(socket: AsgiSocket) -> int | None:
+    raw = socket.args.get("last_event_id")
     if raw is None or raw == "":
         return None
     return int(raw) if raw.isdigit() else -1
 
 
-async def _serve(kind: str, project_id: int | None) -> Response | None:
-    context = hub()
-    if not _origin_allowed(context):
-        return Response("origin not allowed", status=403)
-    realtime = _realtime(context)
-    token, subprotocol = _token_and_subprotocol()
-    socket = websocket._get_current_object()
+async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id: int | None) -> None:
+    if not await socket.connected():
+        return
+    if not _origin_allowed(context, socket):
+        await socket.reject(403, "origin not allowed")
+        return
+    realtime: Realtime = context.extras["realtime"]
+    token, subprotocol = _token_and_subprotocol(socket)
 
     async def refuse(code: int, reason: str) -> None:
-        await websocket.accept(subprotocol=subprotocol)
+        await socket.accept(subprotocol)
         await socket.close(code, reason)
 
     try:
         actor, expires, role = await _admit(context, token, project_id)
     except DomainError as exc:
         await refuse(codes.UNAUTHENTICATED, exc.message)
-        return None
+        return
     if project_id is not None and role is None:
         await refuse(codes.FORBIDDEN, "no such project, or you are not a member")
-        return None
+        return
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
-        return None
-    conn = Connection(
-        socket_for(websocket.scope.get(SCOPE_KEY), socket), actor, expires, kind, project_id, realtime.stats
-    )
+        return
+    conn = Connection(socket_for(socket.send, socket), actor, expires, kind, project_id, realtime.stats)
+    reader: asyncio.Task[None] | None = None
     try:
         # Subscribed (and caught up) before the handshake completes: a client that sees the socket
         # open, then writes, is guaranteed to hear about its own write.
-        await _attach(realtime, conn)
-        await websocket.accept(subprotocol=subprotocol)
-        conn.start_writer()
-        await _read_loop(context, realtime, conn)
+        await _attach(realtime, conn, _last_event_id(socket))
+        await socket.accept(subprotocol)
+        # The read loop runs in its own task so closing from our side (the writer cancels it) never
+        # cancels the server's task.
+        reader = asyncio.get_running_loop().create_task(_read_loop(context, realtime, conn, socket))
+        conn.start_writer(reader)
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
     finally:
+        if reader is not None and not reader.done():
+            reader.cancel()
         realtime.fanout.unregister(conn)
         if kind == "presence":
             with contextlib.suppress(Exception):
                 await asyncio.shield(realtime.presence.leave(conn))
         await conn.stop_writer()
-    return None
 
 
-async def _attach(realtime: Realtime, conn: Connection) -> None:
-    after = _last_event_id()
+async def _attach(realtime: Realtime, conn: Connection, after: int | None) -> None:
     if after is not None and after < 0:
         conn.send(messages.error("invalid_last_event_id", "last_event_id must be a non-negative integer"))
         after = None
@@ -149,9 +220,11 @@ async def _attach(realtime: Realtime, conn: Connection) -> None:
     conn.send(messages.dumps({"type": "ready", "last_event_id": conn.last_event_id}), bounded=False)
 
 
-async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection) -> None:
+async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection, socket: AsgiSocket) -> None:
     while not conn.closing:
-        raw = await websocket.receive()
+        raw = await socket.receive()
+        if raw is None:
+            return  # the client went away
         conn.last_seen = time.monotonic()
         conn.ping_sent_at = None
         if isinstance(raw, bytes) or len(raw) > MAX_MESSAGE:
@@ -203,21 +276,3 @@ async def _handle(context: HubContext, realtime: Realtime, conn: Connection, mes
         await realtime.presence.typing(conn, ticket_id, is_typing)
     else:
         conn.send(messages.error("unknown_type", f"unknown message type {kind!r} on this socket"))
-
-
-@bp.websocket("/ws/notifications/")
-async def notifications_socket() -> Response | None:
-    """The user's own notifications, live; `?last_event_id=N` replays what was missed."""
-    return await _serve("notifications", None)
-
-
-@bp.websocket("/ws/projects/<int:project_id>/tickets/")
-async def tickets_socket(project_id: int) -> Response | None:
-    """The project's ticket events, live; `?last_event_id=N` replays what was missed."""
-    return await _serve("tickets", project_id)
-
-
-@bp.websocket("/ws/projects/<int:project_id>/presence/")
-async def presence_socket(project_id: int) -> Response | None:
-    """Who is online in the project, what they view, who is typing."""
-    return await _serve("presence", project_id)
