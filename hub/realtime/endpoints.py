@@ -185,8 +185,9 @@ async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id:
         # cancels the server's task.
         reader = asyncio.get_running_loop().create_task(_read_loop(context, realtime, conn, socket))
         conn.start_writer(reader)
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await asyncio.wait((reader,))  # ends when the peer leaves or the writer closed and cancelled it
+        if not reader.cancelled() and (error := reader.exception()) is not None:
+            raise error
     finally:
         if reader is not None and not reader.done():
             reader.cancel()
