@@ -7,9 +7,10 @@ the guild id still scopes channel subscriptions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -32,6 +33,9 @@ class DiscordBot:
     config: DiscordConfig
     actions: Actions
     uow: Callable[[], UnitOfWork]
+    #: Thread replies being turned into comments, by message id: an edit or deletion of one waits for
+    #: its comment (and the link to it) to be recorded instead of missing it.
+    replies: dict[int, asyncio.Event] = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:

@@ -10,6 +10,8 @@ and webhooks' messages, our own included, are ignored.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
 
@@ -23,6 +25,7 @@ from hub.services.chat import ChatUser
 from hub.services.chat_relay import CommentMessage
 
 THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread)
+REPLY_WAIT = 10.0
 _MENTION = re.compile(r"<(@!?|@&|#)(\d+)>")
 
 
@@ -79,6 +82,17 @@ async def on_message(bot: DiscordBot, client: discord.Client, message: discord.M
         return
     if message.type not in (discord.MessageType.default, discord.MessageType.reply):
         return
+    # Registered before the first await: Discord's MESSAGE_UPDATE for this message is handled in a
+    # task started after this one, and waits for it (see `_comment_of`).
+    done = bot.replies.setdefault(message.id, asyncio.Event())
+    try:
+        await _reply_to_comment(bot, client, message)
+    finally:
+        bot.replies.pop(message.id, None)
+        done.set()
+
+
+async def _reply_to_comment(bot: DiscordBot, client: discord.Client, message: discord.Message) -> None:
     place = await _thread(client, message.channel.id)
     if place is None:
         return
@@ -111,6 +125,11 @@ async def on_message(bot: DiscordBot, client: discord.Client, message: discord.M
 
 
 async def _comment_of(bot: DiscordBot, client: discord.Client, channel_id: int, message_id: int) -> Any:
+    pending = bot.replies.get(message_id)
+    if pending is not None:  # the reply itself is still being recorded
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REPLY_WAIT):
+                await pending.wait()
     place = await _thread(client, channel_id)
     if place is None:
         return None, 0
