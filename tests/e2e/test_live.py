@@ -185,3 +185,26 @@ def test_access_tokens_are_refreshed_before_they_expire(hub, open_page, as_user)
         tab.page.reload()  # the rotated refresh token was stored: still signed in after a reload
         expect(tab.card("Still live after the refresh")).to_be_visible()
         tab.assert_no_console_errors()
+
+
+def test_a_notification_arriving_while_the_panel_is_open_keeps_focus_in_it(hub, open_page, as_user):
+    """The list re-renders when a notification arrives (or the list loads); the focused notification
+    used to be replaced and focus dropped to the page, where Escape no longer closed the panel."""
+    bob = open_page().login("bob@example.com")
+    bob.wait_live()
+    alice_api, bob_api = as_user("alice@example.com"), as_user("bob@example.com")
+    bob_id = bob_api.user_id("bob@example.com")
+    alice_api.create_ticket("First for Bob", assignee_id=bob_id)
+    bell, panel = bob.page.locator("#bell"), bob.page.locator("#notif-panel")
+    expect(bob.page.locator("#bell-count")).not_to_have_text("0", timeout=LIVE)
+    bell.click()
+    first = panel.locator("button.notif").first
+    expect(first).to_be_focused()
+    focused_id = first.get_attribute("data-id")
+    alice_api.create_ticket("Second for Bob", assignee_id=bob_id)
+    expect(panel.locator("button.notif", has_text="Second for Bob")).to_have_count(1, timeout=LIVE)
+    expect(panel.locator(f'button.notif[data-id="{focused_id}"]')).to_be_focused()
+    bob.page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(bell).to_be_focused()
+    bob.assert_no_console_errors()

@@ -84,6 +84,9 @@ export class Notifications {
     this.markAll.disabled = count === 0;
     if (this.panel.hidden) return;
     const items = [...this.#items.values()].sort((a, b) => b.id - a.id);
+    // Re-rendering replaces the buttons: keep keyboard focus on the same notification (or in the panel)
+    // instead of dropping it to the page, where Escape would no longer close the panel.
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.id ?? '' : null;
     this.list.replaceChildren(
       ...(items.length
         ? items.map((n) =>
@@ -92,7 +95,7 @@ export class Notifications {
               {},
               h(
                 'button',
-                { type: 'button', class: `notif ${n.read ? 'read' : 'unread'}`, on: { click: () => this.#open(n) } },
+                { type: 'button', class: `notif ${n.read ? 'read' : 'unread'}`, dataset: { id: String(n.id) }, on: { click: () => this.#open(n) } },
                 h('span', { class: 'notif-dot', 'aria-hidden': 'true' }),
                 h('span', { class: 'notif-text' }, h('strong', {}, n.title), detail(n) && h('span', {}, detail(n)), h('time', { datetime: n.timestamp }, timeAgo(n.timestamp))),
                 n.read ? null : h('span', { class: 'sr-only' }, '(unread)'),
@@ -101,6 +104,10 @@ export class Notifications {
           )
         : [h('li', { class: 'notif-empty' }, 'You are all caught up.')]),
     );
+    if (focused !== null) {
+      const same = focused && this.list.querySelector(`button[data-id="${focused}"]`);
+      (same || this.list.querySelector('button') || this.panel).focus();
+    }
   }
 
   #arrived(notification) {

@@ -126,6 +126,7 @@ export class LiveSocket extends EventTarget {
     const ws = new WebSocket(url, ['switchboard', `bearer.${token}`]);
     this.#ws = ws;
     ws.addEventListener('open', () => {
+      if (this.#ws !== ws) return; // dropped while connecting: #drop closes it now that it is open
       const reconnect = this.#opened;
       this.#opened = true;
       this.#attempt = 0;
@@ -134,7 +135,9 @@ export class LiveSocket extends EventTarget {
       this.#setStatus('live');
       this.dispatchEvent(new CustomEvent('open', { detail: { reconnect, resumed } }));
     });
-    ws.addEventListener('message', (event) => this.#receive(event.data));
+    ws.addEventListener('message', (event) => {
+      if (this.#ws === ws) this.#receive(event.data);
+    });
     ws.addEventListener('close', (event) => {
       if (this.#ws !== ws) return; // a socket we already gave up on
       this.#ws = null;
@@ -223,7 +226,11 @@ export class LiveSocket extends EventTarget {
     clearInterval(this.#pingTimer);
     const ws = this.#ws;
     this.#ws = null;
-    if (ws && ws.readyState <= WebSocket.OPEN) {
+    if (ws && ws.readyState === WebSocket.CONNECTING) {
+      // Closing mid-handshake makes the browser log an error (e.g. signing out right after signing
+      // in); close it as soon as it opens instead.
+      ws.addEventListener('open', () => ws.close(code), { once: true });
+    } else if (ws && ws.readyState === WebSocket.OPEN) {
       try {
         ws.close(code);
       } catch {
