@@ -26,10 +26,16 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from hypercorn.asyncio.tcp_server import TCPServer
-from hypercorn.protocol.h11 import H11Protocol
-from hypercorn.protocol.ws_stream import WSStream
 from wsproto import ConnectionState
+
+try:  # Hypercorn's internals, needed only for the fast path (`writer_of`)
+    from hypercorn.asyncio.tcp_server import TCPServer
+    from hypercorn.protocol.h11 import H11Protocol
+    from hypercorn.protocol.ws_stream import WSStream
+
+    _HYPERCORN = True
+except ImportError:  # pragma: no cover - a Hypercorn that moved them: every socket uses DirectSocket
+    _HYPERCORN = False
 
 Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
@@ -114,6 +120,8 @@ class FrameSocket:
 
 def writer_of(send: Any) -> tuple[asyncio.StreamWriter, WSStream] | None:
     """The StreamWriter and Hypercorn stream under a Hypercorn HTTP/1.1 WebSocket's ASGI `send`."""
+    if not _HYPERCORN:
+        return None
     stream = getattr(send, "__self__", None)
     if not isinstance(stream, WSStream):
         return None
