@@ -241,6 +241,32 @@ def test_the_drawer_edits_title_description_status_priority_and_assignee(hub, op
     board.assert_no_console_errors()
 
 
+def test_a_ticket_opened_while_the_first_board_load_is_still_pending_stays_open(hub, open_page):
+    # The board loads twice on sign-in: once when the project opens and again when its ticket
+    # socket connects. Hold the first load back so the second one draws the cards; a ticket opened
+    # from them must stay open when the older load finally answers.
+    board = open_page()
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    board.page.route(re.compile(r"/api/projects/\d+/tickets(\?|$)"), hold_first)
+    board.login("alice@example.com")
+    board.open_ticket("OPS-6")
+    assert len(held) == 1
+    with board.page.expect_response(lambda response: response.request == held[0].request):
+        held[0].continue_()
+    board.page.wait_for_timeout(300)  # the older load's continuation runs right after its answer
+    expect(board.drawer).to_be_visible()
+    expect(board.page.locator("#drawer-key")).to_have_text("OPS-6")
+    expect(board.page).to_have_url(re.compile(r"#/p/\d+/t/\d+$"))
+    board.assert_no_console_errors()
+
+
 def test_comments_with_mention_completion_and_editing_your_own(hub, open_page, as_user):
     board = open_page().login("alice@example.com")
     drawer = board.open_ticket("OPS-6")

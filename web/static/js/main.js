@@ -154,15 +154,19 @@ function teardown() {
   board.reset();
 }
 
-/** `#/p/{projectId}[/t/{ticketId}]` → show that project and ticket. */
+let routeSeq = 0;
+
+/** `#/p/{projectId}[/t/{ticketId}]` → show that project and ticket. The latest navigation wins. */
 async function route() {
   if (!state.me) return;
+  const seq = ++routeSeq;
   const match = /^#\/p\/(\d+)(?:\/t\/(\d+))?/.exec(location.hash);
   const remembered = Number(localStorage.getItem('switchboard.project'));
   const wanted = Number(match?.[1] ?? remembered);
   const project = state.projects.find((p) => p.id === wanted) ?? state.projects[0];
   if (!project) return;
   if (project.id !== state.project?.id) await openProject(project);
+  if (seq !== routeSeq) return; // the user navigated (opened a card) while the project was loading
   const ticketId = match?.[2] ? Number(match[2]) : null;
   board.setSelected(ticketId);
   if (ticketId) await drawer.open(ticketId);
