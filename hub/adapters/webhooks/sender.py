@@ -39,10 +39,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import TracebackType
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from hub.adapters.webhooks.schedule import retry_after_seconds
 from hub.adapters.webhooks.ssrf import UnsafeURLError, check_ip_literal, parse_url, resolve_and_check
@@ -173,8 +175,7 @@ class WebhookSender:
         received = b""
         error: str | None = None
         try:
-            target = parse_url(url)
-            check_ip_literal(target.raw_host or "", allow_private=self.allow_private)
+            target = checked_target(url, self.allow_private)
             async with (
                 asyncio.timeout(self.timeout),
                 self._client().post(target, data=body, headers=headers, allow_redirects=False) as response,
@@ -201,6 +202,15 @@ class WebhookSender:
             success=error is None and status_code is not None and 200 <= status_code < 300,
             gone=status_code == 410,
         )
+
+
+@lru_cache(maxsize=4096)
+def checked_target(url: str, allow_private: bool) -> URL:
+    """`url` parsed and its host checked if it is an IP literal (cached: it depends on nothing else).
+    Host names are checked on every attempt, when the resolver connects (DNS rebinding)."""
+    target = parse_url(url)
+    check_ip_literal(target.raw_host or "", allow_private=allow_private)
+    return target
 
 
 async def read_prefix(read: Callable[[int], Awaitable[bytes]], limit: int) -> bytes:
