@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,7 +22,7 @@ from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.domain.mentions import Mentionable, resolve_mentions
 from hub.services.policy import Action, authorize
-from hub.services.views import ticket_view
+from hub.services.views import iso, ticket_view
 
 TICKET_LOAD = (
     joinedload(Ticket.project),
@@ -157,40 +157,98 @@ async def create_ticket(
         raise ValidationFailed("invalid ticket", fields=errors)
     async with uow:
         await authorize(uow.session, project_id, actor, Action.WRITE)
-        await _check_assignee(uow, project_id, assignee_id)
-        number = await uow.session.scalar(
-            update(Project)
-            .where(Project.id == project_id)
-            .values(ticket_seq=Project.ticket_seq + 1)
-            .returning(Project.ticket_seq)
-        )
-        now = utcnow()
-        ticket = Ticket(
-            project_id=project_id,
-            number=number,
-            title=title.strip(),
-            description=description,
-            status=status,
-            priority=priority,
-            assignee_id=assignee_id,
-            reporter_id=actor.id,
-            version=1,
-            created_at=now,
-            updated_at=now,
-            labels=[TicketLabel(name=name) for name in clean],
-            watchers=[],
-        )
-        uow.session.add(ticket)
-        await uow.session.flush()
+        assignee = await _assignee_view(uow, project_id, assignee_id)
         mentioned = await mentions_in(uow, project_id, description)
-        add_watchers(uow, ticket, [actor.id, assignee_id, *mentioned])
-        await uow.session.flush()
-        ticket = await _reload(uow, ticket.id)
-        view = ticket_view(ticket)
+        number, project_key = (
+            await uow.session.execute(
+                update(Project)
+                .where(Project.id == project_id)
+                .values(ticket_seq=Project.ticket_seq + 1)
+                .returning(Project.ticket_seq, Project.key)
+            )
+        ).one()
+        now = utcnow()
+        watcher_ids = sorted(
+            {user_id for user_id in (actor.id, assignee_id, *mentioned) if user_id is not None}
+        )
+        row = {
+            "project_id": project_id,
+            "number": number,
+            "title": title.strip(),
+            "description": description,
+            "status": status,
+            "priority": priority,
+            "assignee_id": assignee_id,
+            "reporter_id": actor.id,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # Core inserts: nothing here needs the ORM's unit of work, and they are the hot write path.
+        ticket_id = await uow.session.scalar(insert(Ticket.__table__).values(row).returning(Ticket.id))
+        if clean:
+            await uow.session.execute(
+                insert(TicketLabel.__table__), [{"ticket_id": ticket_id, "name": name} for name in clean]
+            )
+        await uow.session.execute(
+            insert(TicketWatcher.__table__), [{"ticket_id": ticket_id, "user_id": uid} for uid in watcher_ids]
+        )
+        # The view is built from what was just written (no reload); labels in the database's order.
+        labels = clean if len(clean) < 2 else await _label_names(uow, ticket_id)
+        view = _created_view({"id": ticket_id, **row}, project_key, assignee, actor, labels, watcher_ids)
         payload = {"ticket": view, "origin": origin, "mentions": mentioned}
         uow.emit(EventType.TICKET_CREATED, project_id=project_id, actor_id=actor.id, payload=payload)
         await uow.commit()
         return view
+
+
+async def _assignee_view(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> dict[str, Any] | None:
+    """The assignee as a view, checked to be a member of the project."""
+    if assignee_id is None:
+        return None
+    row = (
+        await uow.session.execute(
+            select(User.id, User.name, User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == project_id, User.id == assignee_id)
+        )
+    ).first()
+    if row is None:
+        raise ValidationFailed("invalid assignee", fields={"assignee_id": "not a member of this project"})
+    return {"id": row.id, "name": row.name, "email": row.email}
+
+
+async def _label_names(uow: UnitOfWork, ticket_id: int) -> list[str]:
+    query = select(TicketLabel.name).where(TicketLabel.ticket_id == ticket_id).order_by(TicketLabel.name)
+    return list(await uow.session.scalars(query))
+
+
+def _created_view(
+    row: dict[str, Any],
+    project_key: str,
+    assignee: dict[str, Any] | None,
+    reporter: Actor,
+    labels: list[str],
+    watcher_ids: list[int],
+) -> dict[str, Any]:
+    """`ticket_view` of a ticket just inserted, from the values written (the same shape and order)."""
+    return {
+        "id": row["id"],
+        "key": f"{project_key}-{row['number']}",
+        "number": row["number"],
+        "project_id": row["project_id"],
+        "title": row["title"],
+        "description": row["description"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "assignee": assignee,
+        "reporter": {"id": reporter.id, "name": reporter.name, "email": reporter.email},
+        "labels": list(labels),
+        "watchers": list(watcher_ids),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "version": row["version"],
+    }
 
 
 def _encode_cursor(ticket_id: int) -> str:

@@ -34,6 +34,29 @@ async def test_tickets_are_numbered_per_project_and_found_by_key(api: Api, team)
     assert (await api.get("/api/tickets/nonsense", token=owner.token)).status == 404
 
 
+async def test_the_create_response_and_its_event_match_what_a_read_returns(api: Api, team) -> None:
+    # The created ticket is rendered from the values written, not read back: it must still be
+    # exactly what GET returns (assignee, labels in the database's order, mention-added watchers).
+    owner, member, project = team
+    carol = await api.user("Carol Chen")
+    await api.add(owner, int(project["id"]), carol, "viewer")
+    for labels in ([], ["solo"], ["zeta", "Alpha", "beta", "alpha", "Beta"]):
+        created = await api.ticket(
+            owner,
+            project["id"],
+            title=f"Labels {len(labels)}",
+            description=f"cc @{carol.email}",
+            assignee_id=member.id,
+            labels=labels,
+        )
+        read = await api.get(f"/api/tickets/{created['id']}", token=owner.token)
+        assert created == read.body
+        assert created["watchers"] == sorted({owner.id, member.id, carol.id})
+        assert created["assignee"] == {"id": member.id, "name": member.name, "email": member.email}
+        events = await api.get(f"/api/projects/{project['id']}/events", token=owner.token)
+        assert events.body["items"][-1]["payload"]["ticket"] == read.body
+
+
 async def test_create_validates_every_field(api: Api, team) -> None:
     owner, _member, project = team
     reply = await api.post(
