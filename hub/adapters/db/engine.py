@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Executable, Row, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -36,6 +36,14 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    async def read_first(self, statement: Executable) -> Row[Any] | None:
+        """First row of one read-only statement. On PostgreSQL it runs outside a transaction: one
+        round trip instead of BEGIN, the query and ROLLBACK (SQLite reads are local anyway)."""
+        async with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return (await conn.execute(statement)).first()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

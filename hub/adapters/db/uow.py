@@ -43,6 +43,10 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
 
     @property
+    def db(self) -> Database:
+        return self._db
+
+    @property
     def session(self) -> AsyncSession:
         if self._session is None:
             raise RuntimeError("UnitOfWork used outside `async with`")
