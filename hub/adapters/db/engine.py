@@ -39,9 +39,12 @@ class Database:
 
     async def read_first(self, statement: Executable) -> Row[Any] | None:
         """First row of one read-only statement. On PostgreSQL it runs outside a transaction: one
-        round trip instead of BEGIN, the query and ROLLBACK (SQLite reads are local anyway)."""
+        round trip instead of BEGIN, the query and ROLLBACK. On SQLite it does not wait for the write
+        lock that every other transaction takes at BEGIN (WAL readers run beside the writer)."""
         async with self.engine.connect() as conn:
-            if not self.is_sqlite:
+            if self.is_sqlite:
+                conn = await conn.execution_options(read_only=True)  # a deferred BEGIN: no write lock
+            else:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return (await conn.execute(statement)).first()
 
@@ -72,7 +75,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     pysqlite's deferred transactions let two connections both read and then both try to write, which
     deadlocks into "database is locked" no busy timeout can cure. Taking the write lock at BEGIN makes
-    the second writer wait (up to the timeout) instead. Readers still run concurrently under WAL.
+    the second writer wait (up to the timeout) instead. Readers still run concurrently under WAL;
+    connections marked `read_only` (see `Database.read_first`) begin deferred, without the lock.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -87,7 +91,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _ping_idle_connections(engine: AsyncEngine, after: float) -> None:

@@ -1,18 +1,18 @@
-"""PostgreSQL connections that died while idle in the pool are replaced before a request sees them."""
+"""The database adapter: dead pooled connections replaced, and single reads that skip transactions."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from hub.adapters.db.engine import Database
-from tests.support.database import exec_autocommit
+from hub.adapters.db.models import User
+from tests.support.database import exec_autocommit, fresh_sqlite
 from tests.support.services import require_postgres
-
-pytestmark = pytest.mark.postgres
 
 
 async def _backend_pid(db: Database) -> int:
@@ -25,6 +25,7 @@ async def _kill(url: str, pid: int) -> None:
     await asyncio.sleep(0.1)  # the backend is gone; the pooled client has not noticed
 
 
+@pytest.mark.postgres
 async def test_an_idle_connection_killed_by_the_server_is_replaced_transparently() -> None:
     url = require_postgres()
     db = Database(url, pool_size=1, ping_after_idle=0.2)
@@ -38,6 +39,7 @@ async def test_an_idle_connection_killed_by_the_server_is_replaced_transparently
         await db.dispose()
 
 
+@pytest.mark.postgres
 async def test_a_just_used_connection_is_not_pinged_and_one_failure_resets_the_pool() -> None:
     # The other half of the trade: without the ping, the dead connection reaches the query (this is
     # what the ping above prevents), and SQLAlchemy then replaces it for the next request.
@@ -50,5 +52,31 @@ async def test_a_just_used_connection_is_not_pinged_and_one_failure_resets_the_p
             await _backend_pid(db)
         assert failure.value.connection_invalidated
         assert await _backend_pid(db) != first
+    finally:
+        await db.dispose()
+
+
+async def test_a_sqlite_read_does_not_wait_for_the_write_lock(tmp_path: Path, sqlite_template: Path) -> None:
+    db = Database(fresh_sqlite(sqlite_template, tmp_path))
+    try:
+        async with db.session() as writer:
+            await writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this session holds the write lock
+            row = await asyncio.wait_for(db.read_first(select(func.count()).select_from(User)), 3)
+            assert row is not None
+            assert row[0] == 0
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgres_read_leaves_its_connection_as_it_found_it() -> None:
+    db = Database(require_postgres(), pool_size=1)
+    try:
+        row = await db.read_first(select(func.count()).select_from(text("pg_class")))
+        assert row is not None
+        assert row[0] > 0
+        async with db.session() as session:  # the same pooled connection, back in a transaction
+            assert await session.scalar(text("SHOW transaction_isolation")) == "read committed"
+            assert await session.scalar(text("SELECT now() = statement_timestamp()")) is False
     finally:
         await db.dispose()
