@@ -22,8 +22,9 @@ that the fast path is the one taken under the pinned Hypercorn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from wsproto import ConnectionState
@@ -84,27 +85,76 @@ def frame_of(text: str) -> bytes:
     return _last_frame
 
 
+class _Batch:
+    """Frame sockets written to during the current `batched_writes()` block, in first-write order."""
+
+    active = False
+    sockets: list[FrameSocket] = []
+
+
+@contextlib.contextmanager
+def batched_writes() -> Iterator[None]:
+    """Within the block, frames for one socket are gathered and sent as one write at its end.
+
+    The fan-out delivers every event that is ready in one synchronous pass; a burst (concurrent
+    writers, or a catch-up of hundreds of events after a bus outage) then costs one `send` system call
+    per socket instead of one per socket and event. The block must not await: other tasks' frames
+    (pongs, presence, Hypercorn's close frame) would overtake the gathered ones."""
+    if _Batch.active:
+        yield
+        return
+    _Batch.active = True
+    try:
+        yield
+    finally:
+        _Batch.active = False
+        sockets, _Batch.sockets = _Batch.sockets, []
+        for socket in sockets:
+            socket.flush()
+
+
 class FrameSocket:
     """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via ASGI."""
 
-    __slots__ = ("_socket", "_stream", "_transport", "_writer")
+    __slots__ = ("_pending", "_pending_bytes", "_socket", "_stream", "_transport", "_writer")
 
     def __init__(self, writer: asyncio.StreamWriter, stream: WSStream, socket: Closable) -> None:
         self._writer = writer
         self._transport = writer.transport
         self._stream = stream  # its wsproto connection (made at accept) says whether a close was sent
         self._socket = socket
+        self._pending: list[bytes] | None = None
+        self._pending_bytes = 0
+
+    def _open(self) -> bool:
+        return self._stream.connection.state is ConnectionState.OPEN and not self._transport.is_closing()
 
     def write(self, text: str) -> bool:
-        """Write `text` now (only after accept); False if the connection is closing (either side)."""
-        if self._stream.connection.state is not ConnectionState.OPEN or self._transport.is_closing():
+        """Write `text` now, or at the end of the current `batched_writes()` block (only after
+        accept); False if the connection is closing (either side)."""
+        if not self._open():
             return False
-        self._writer.write(frame_of(text))
+        frame = frame_of(text)
+        if not _Batch.active:
+            self._writer.write(frame)
+        elif self._pending is None:
+            self._pending = [frame]
+            self._pending_bytes = len(frame)
+            _Batch.sockets.append(self)
+        else:
+            self._pending.append(frame)
+            self._pending_bytes += len(frame)
         return True
 
+    def flush(self) -> None:
+        """Send the frames gathered in a batch as one write (dropped if the socket began closing)."""
+        pending, self._pending, self._pending_bytes = self._pending, None, 0
+        if pending and self._open():
+            self._writer.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
     def buffered(self) -> int:
-        """Bytes written but not yet taken by the kernel: this socket's backlog."""
-        return self._transport.get_write_buffer_size()
+        """Bytes written (or gathered in a batch) but not yet taken by the kernel: this socket's backlog."""
+        return self._transport.get_write_buffer_size() + self._pending_bytes
 
     async def send(self, data: str) -> None:
         if self.write(data):

@@ -32,6 +32,7 @@ from hub.adapters.bus import EventBus
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.realtime import codes, messages
+from hub.realtime.asgi import batched_writes
 from hub.realtime.connection import Connection
 from hub.services.views import event_view, notification_view
 
@@ -166,17 +167,27 @@ class Fanout:
                 # The database may be briefly unreachable; the next poll tries again.
                 log.exception("fan-out catch-up failed")
 
+    def _deliver_ready(self) -> None:
+        """Deliver every held event that is next in line, in one batch of socket writes."""
+        heap = self._heap
+        with batched_writes():
+            while heap:
+                event_id = heap[0][0]
+                if event_id <= self.last_id:
+                    heapq.heappop(heap)
+                elif event_id == self.last_id + 1:
+                    self._gap_since = None
+                    self._deliver(heapq.heappop(heap)[1])
+                else:
+                    return
+
     async def _drain(self) -> None:
         heap = self._heap
-        while heap:
+        while True:
+            self._deliver_ready()
+            if not heap:
+                break
             event_id = heap[0][0]
-            if event_id <= self.last_id:
-                heapq.heappop(heap)
-                continue
-            if event_id == self.last_id + 1:
-                self._gap_since = None
-                self._deliver(heapq.heappop(heap)[1])
-                continue
             now = time.monotonic()
             if self._gap_since is None:
                 self._gap_since = now
@@ -214,9 +225,10 @@ class Fanout:
                     )
                     for row in rows:
                         by_event.setdefault(int(row.event_id or 0), []).append(notification_entry(row))
-            for event in events:
-                self.stats["events_recovered"] = self.stats.get("events_recovered", 0) + 1
-                self._deliver(envelope(event_view(event), by_event.get(event.id, [])))
+            with batched_writes():
+                for event in events:
+                    self.stats["events_recovered"] = self.stats.get("events_recovered", 0) + 1
+                    self._deliver(envelope(event_view(event), by_event.get(event.id, [])))
             if until is not None:
                 self.last_id = max(self.last_id, until)
             if len(events) < FETCH_BATCH:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from wsproto import ConnectionType
+from wsproto import ConnectionState, ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import TextMessage
 
-from hub.realtime.asgi import DirectSocket, frame_of, socket_for, text_frame
+from hub.realtime.asgi import DirectSocket, FrameSocket, batched_writes, frame_of, socket_for, text_frame
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536, 200_000])  # 7-, 16- and 64-bit lengths
@@ -45,3 +46,69 @@ async def test_other_servers_get_the_asgi_send() -> None:
     assert isinstance(socket, DirectSocket)
     await socket.send("hello")
     assert sent == [{"type": "websocket.send", "bytes": None, "text": "hello"}]
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.closing = False
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+class FakeWriter:
+    """The two things a FrameSocket uses of an asyncio.StreamWriter, recording each write call."""
+
+    def __init__(self) -> None:
+        self.transport = FakeTransport()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+
+def frame_socket() -> tuple[FrameSocket, FakeWriter, SimpleNamespace]:
+    writer, state = FakeWriter(), SimpleNamespace(state=ConnectionState.OPEN)
+    return FrameSocket(writer, SimpleNamespace(connection=state), Closer()), writer, state  # type: ignore[arg-type]
+
+
+def read_back(data: bytes) -> list[str]:
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(data)
+    return [event.data for event in client.events() if isinstance(event, TextMessage)]
+
+
+def test_frames_written_in_a_batch_reach_each_socket_as_one_write_in_order() -> None:
+    (first, first_writer, _), (second, second_writer, _) = frame_socket(), frame_socket()
+    with batched_writes():
+        for n in range(3):
+            for socket in (first, second):
+                assert socket.write(f'{{"n":{n}}}')
+        with batched_writes():  # nested blocks belong to the outer one
+            first.write('{"n":3}')
+        assert first_writer.writes == []  # nothing sent until the block ends
+        assert first.buffered() == sum(len(frame_of(f'{{"n":{n}}}')) for n in range(4))
+    assert len(first_writer.writes) == 1
+    assert len(second_writer.writes) == 1
+    assert read_back(first_writer.writes[0]) == [f'{{"n":{n}}}' for n in range(4)]
+    assert read_back(second_writer.writes[0]) == [f'{{"n":{n}}}' for n in range(3)]
+    assert first.buffered() == 0
+    first.write('{"n":4}')  # outside a batch: at once
+    assert len(first_writer.writes) == 2
+
+
+def test_a_socket_that_starts_closing_during_a_batch_gets_nothing_more() -> None:
+    socket, writer, state = frame_socket()
+    with batched_writes():
+        socket.write('{"n":0}')
+        state.state = ConnectionState.LOCAL_CLOSING  # its close frame went out meanwhile
+        assert not socket.write('{"n":1}')
+    assert writer.writes == []
+    other, other_writer, _ = frame_socket()
+    with batched_writes():
+        other.write('{"n":0}')
+        other_writer.transport.closing = True
+    assert other_writer.writes == []
