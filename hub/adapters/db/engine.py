@@ -9,6 +9,8 @@ from sqlalchemy import Executable, Row, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from hub.adapters.db.gate import WriteGate
+
 #: A pooled PostgreSQL connection that sat idle longer than this (seconds) is pinged before reuse.
 PING_AFTER_IDLE = 1.0
 
@@ -28,8 +30,11 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine = create_async_engine(url, **engine_options(url, echo, pool_size, schema))
+        #: SQLite only: units of work of this process take the write lock in arrival order.
+        self.gate: WriteGate | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            self.gate = WriteGate()
         else:
             _ping_idle_connections(self.engine, ping_after_idle)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

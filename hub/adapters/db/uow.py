@@ -41,6 +41,7 @@ class UnitOfWork:
         self._pending: list[Event] = []
         self.committed: list[Event] = []
         self._session: AsyncSession | None = None
+        self._gated = False
 
     @property
     def db(self) -> Database:
@@ -53,8 +54,15 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
+        gate = self._db.gate
+        self._gated = await gate.enter() if gate is not None else False
         self._session = self._db.session()
         return self
+
+    def _leave_gate(self) -> None:
+        if self._gated and self._db.gate is not None:
+            self._gated = False
+            self._db.gate.leave()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -67,6 +75,7 @@ class UnitOfWork:
             await session.close()
         finally:
             self._session = None
+            self._leave_gate()
 
     def emit(
         self, type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]
@@ -100,6 +109,7 @@ class UnitOfWork:
                 notifications = await self._hook(session, events)
                 await session.flush()
         await session.commit()
+        self._leave_gate()  # committed: the next writer may go while this one publishes
         self.committed.extend(events)
         if events and self._publisher is not None:
             await self._publisher(events, notifications)
