@@ -44,6 +44,12 @@ def allows(role: Role, action: Action) -> bool:
     return role.rank >= _MIN_ROLE[action].rank
 
 
+def roles_allowing(action: Action) -> tuple[str, ...]:
+    """The roles that allow `action`, for statements that check the role themselves (a site admin
+    without a membership counts as owner there too)."""
+    return tuple(role.value for role in Role if allows(role, action))
+
+
 async def authorize(session: AsyncSession, project_id: int, user: Actor, action: Action) -> Role:
     """Return the user's role if it allows `action`; NotFound for outsiders, Forbidden otherwise."""
     role = await role_in(session, project_id, user)

@@ -15,13 +15,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hub.adapters.db.models import Membership, Project, Ticket, TicketLabel, TicketWatcher, User
+from hub.adapters.db.ticket_insert import insert_ticket
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Priority, Role, Status
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.domain.mentions import Mentionable, resolve_mentions
-from hub.services.policy import Action, authorize
+from hub.services.policy import Action, authorize, roles_allowing
 from hub.services.views import iso, ticket_view
 
 TICKET_LOAD = (
@@ -156,24 +157,10 @@ async def create_ticket(
     if errors:
         raise ValidationFailed("invalid ticket", fields=errors)
     async with uow:
-        await authorize(uow.session, project_id, actor, Action.WRITE)
-        assignee = await _assignee_view(uow, project_id, assignee_id)
         mentioned = await mentions_in(uow, project_id, description)
-        number, project_key = (
-            await uow.session.execute(
-                update(Project)
-                .where(Project.id == project_id)
-                .values(ticket_seq=Project.ticket_seq + 1)
-                .returning(Project.ticket_seq, Project.key)
-            )
-        ).one()
         now = utcnow()
-        watcher_ids = sorted(
-            {user_id for user_id in (actor.id, assignee_id, *mentioned) if user_id is not None}
-        )
         row = {
             "project_id": project_id,
-            "number": number,
             "title": title.strip(),
             "description": description,
             "status": status,
@@ -184,22 +171,68 @@ async def create_ticket(
             "created_at": now,
             "updated_at": now,
         }
-        # Core inserts: nothing here needs the ORM's unit of work, and they are the hot write path.
-        ticket_id = await uow.session.scalar(insert(Ticket.__table__).values(row).returning(Ticket.id))
-        if clean:
-            await uow.session.execute(
-                insert(TicketLabel.__table__), [{"ticket_id": ticket_id, "name": name} for name in clean]
-            )
-        await uow.session.execute(
-            insert(TicketWatcher.__table__), [{"ticket_id": ticket_id, "user_id": uid} for uid in watcher_ids]
+        watcher_ids = sorted(
+            {user_id for user_id in (actor.id, assignee_id, *mentioned) if user_id is not None}
         )
-        # The view is built from what was just written (no reload); labels in the database's order.
-        labels = clean if len(clean) < 2 else await _label_names(uow, ticket_id)
-        view = _created_view({"id": ticket_id, **row}, project_key, assignee, actor, labels, watcher_ids)
+        if uow.db.is_sqlite:
+            view = await _insert_stepwise(uow, actor, row, clean, watcher_ids)
+        else:
+            view = await _insert_at_once(uow, actor, row, clean, watcher_ids)
         payload = {"ticket": view, "origin": origin, "mentions": mentioned}
         uow.emit(EventType.TICKET_CREATED, project_id=project_id, actor_id=actor.id, payload=payload)
         await uow.commit()
         return view
+
+
+async def _insert_stepwise(
+    uow: UnitOfWork, actor: Actor, row: dict[str, Any], labels: list[str], watcher_ids: list[int]
+) -> dict[str, Any]:
+    """Check, number and insert a ticket statement by statement; its view from the values written."""
+    project_id = row["project_id"]
+    await authorize(uow.session, project_id, actor, Action.WRITE)
+    assignee = await _assignee_view(uow, project_id, row["assignee_id"])
+    number, project_key = (
+        await uow.session.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(ticket_seq=Project.ticket_seq + 1)
+            .returning(Project.ticket_seq, Project.key)
+        )
+    ).one()
+    row = {**row, "number": number}
+    # Core inserts: nothing here needs the ORM's unit of work, and they are the hot write path.
+    ticket_id = await uow.session.scalar(insert(Ticket.__table__).values(row).returning(Ticket.id))
+    if labels:
+        await uow.session.execute(
+            insert(TicketLabel.__table__), [{"ticket_id": ticket_id, "name": name} for name in labels]
+        )
+    await uow.session.execute(
+        insert(TicketWatcher.__table__), [{"ticket_id": ticket_id, "user_id": uid} for uid in watcher_ids]
+    )
+    # Labels in the database's order, as a read returns them.
+    ordered = labels if len(labels) < 2 else await _label_names(uow, ticket_id)
+    return _created_view({"id": ticket_id, **row}, project_key, assignee, actor, ordered, watcher_ids)
+
+
+async def _insert_at_once(
+    uow: UnitOfWork, actor: Actor, row: dict[str, Any], labels: list[str], watcher_ids: list[int]
+) -> dict[str, Any]:
+    """PostgreSQL: the same checks and inserts in one statement (see `ticket_insert`)."""
+    done = await insert_ticket(
+        uow.session,
+        row,
+        roles=roles_allowing(Action.WRITE),
+        site_admin=actor.is_admin,
+        watchers=watcher_ids,
+        labels=labels,
+    )
+    if done is None:
+        # Refused: the stepwise checks say why, in the same order (not found, forbidden, assignee).
+        await authorize(uow.session, row["project_id"], actor, Action.WRITE)
+        await _assignee_view(uow, row["project_id"], row["assignee_id"])
+        raise NotFound("project not found")
+    row = {**row, "id": done.id, "number": done.number}
+    return _created_view(row, done.project_key, done.assignee, actor, done.labels, watcher_ids)
 
 
 async def _assignee_view(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> dict[str, Any] | None:

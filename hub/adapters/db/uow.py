@@ -6,7 +6,8 @@ between commit and publish loses nothing: the relay republishes committed events
 
 Event ids must become visible in id order, or a reader asking for `after=N` could step over an event
 whose transaction commits late. On PostgreSQL a transaction-scoped advisory lock serialises the short
-"insert events, commit" tail of writing transactions; SQLite serialises writers anyway.
+"insert events, commit" tail of writing transactions (taken by the events' insert itself, see
+`outbox.py`); SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
+from hub.adapters.db.outbox import write_events
 from hub.adapters.db.types import utcnow
 from hub.observability.logs import request_id
 
 Publisher = Callable[[Sequence[Event], Sequence[Notification]], Awaitable[None]]
 #: Runs after the events got their ids, inside the transaction; returns the notifications it added.
 EventHook = Callable[[AsyncSession, Sequence[Event]], Awaitable[Sequence[Notification]]]
-
-#: Arbitrary constant naming the outbox lock.
-OUTBOX_LOCK = 0x5B0A4D
 
 
 class UnitOfWork:
@@ -98,16 +96,12 @@ class UnitOfWork:
         self._pending = []
         notifications: Sequence[Notification] = []
         if events:
-            if not self._db.is_sqlite:
-                await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OUTBOX_LOCK})
-            now = utcnow()
-            for event in events:
-                event.created_at = now
-            session.add_all(events)
-            await session.flush()
+            await session.flush()  # whatever the service changed through the ORM goes first
+            await write_events(session, events, utcnow(), sqlite=self._db.is_sqlite)
             if self._hook is not None:
                 notifications = await self._hook(session, events)
-                await session.flush()
+                if notifications:
+                    await session.flush()
         await session.commit()
         self._leave_gate()  # committed: the next writer may go while this one publishes
         self.committed.extend(events)

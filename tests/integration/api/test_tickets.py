@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from hub.adapters.db.models import User as UserRow
+from hub.context import HubContext
 from tests.support.api import Api, User
 
 
@@ -74,6 +77,43 @@ async def test_create_validates_every_field(api: Api, team) -> None:
     )
     assert bad_assignee.status == 422
     assert bad_assignee.error_fields() == {"assignee_id": "not a member of this project"}
+
+
+async def test_who_may_create_and_refusals_leave_no_trace(api: Api, team, context: HubContext) -> None:
+    # On PostgreSQL the role, the assignee and the numbering are checked inside one statement: the
+    # refusals must be the same as step by step, and a refused create must not consume a number.
+    owner, member, project = team
+    pid = int(project["id"])
+    viewer, outsider, admin, admin_viewer = [await api.user() for _ in range(4)]
+    await api.add(owner, pid, viewer, "viewer")
+    await api.add(owner, pid, admin_viewer, "viewer")
+    async with context.uow() as uow:
+        await uow.session.execute(
+            update(UserRow).where(UserRow.id.in_([admin.id, admin_viewer.id])).values(is_admin=True)
+        )
+        await uow.commit()
+    path = f"/api/projects/{pid}/tickets"
+    refused = [
+        (viewer, {"title": "T"}, 403),
+        (admin_viewer, {"title": "T"}, 403),  # a membership's role wins over the site role
+        (outsider, {"title": "T"}, 404),
+        (outsider, {"title": "T", "assignee_id": member.id}, 404),  # not found before the assignee
+        (member, {"title": "T", "assignee_id": outsider.id}, 422),
+    ]
+    for user, body, status in refused:
+        reply = await api.post(path, json=body, token=user.token)
+        assert reply.status == status, (user.name, body, reply.body)
+    missing = await api.post("/api/projects/9999/tickets", json={"title": "T"}, token=admin.token)
+    assert missing.status == 404
+    first = await api.ticket(member, pid, assignee_id=owner.id, labels=["b", "a"])
+    by_admin = await api.ticket(admin, pid, title="By a site admin")
+    assert (first["key"], by_admin["key"]) == ("OPS-1", "OPS-2")
+    assert by_admin["watchers"] == [admin.id]
+    listed = await api.get(path, token=owner.token)
+    assert [t["key"] for t in listed.body["items"]] == ["OPS-2", "OPS-1"]
+    events = await api.get(f"/api/projects/{pid}/events", token=owner.token)
+    created = [e for e in events.body["items"] if e["type"] == "ticket.created"]
+    assert [e["payload"]["ticket"]["key"] for e in created] == ["OPS-1", "OPS-2"]
 
 
 async def test_filters_by_status_assignee_label_and_text(api: Api, team) -> None:
