@@ -11,7 +11,9 @@ so the fan-out keeps one cursor, `last_id`, and delivers strictly in id order:
 
 A poll every second (and a catch-up after a bus outage) reads whatever was committed but never
 published — a crash between commit and publish, or Redis down — so nothing is lost and, thanks to the
-cursor, nothing is delivered twice. Each event is serialised once for all sockets.
+cursor, nothing is delivered twice. Each event is serialised once for all sockets. Delivery passes are
+at least `COALESCE` apart: when events come faster than that, the ones that arrived meanwhile go out
+together, one write per socket (at most 5 ms of added latency, none while events are sparse).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ CHANNEL = "events"
 GAP_GRACE = 0.25
 POLL_INTERVAL = 1.0
 FETCH_BATCH = 500
+#: Delivery passes are at least this far apart (seconds): the most a burst waits to share writes.
+COALESCE = 0.005
 
 
 def envelope(event: dict[str, Any], notifications: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -59,8 +63,11 @@ class Fanout:
         bus: EventBus,
         stats: dict[str, int],
         observe_latency: Callable[[float], None] | None = None,
+        coalesce: float = COALESCE,
     ) -> None:
         self.db = db
+        self.coalesce = coalesce
+        self._last_pass = 0.0
         self.observe_latency = observe_latency
         self.bus = bus
         self.stats = stats
@@ -160,7 +167,13 @@ class Fanout:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            # Under load, events that arrive within `coalesce` of the last pass wait for the next one
+            # together: each socket then gets one write for all of them instead of one per event.
+            wait = self._last_pass + self.coalesce - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self._wake.clear()
+            self._last_pass = time.monotonic()
             try:
                 await self._drain()
             except Exception:

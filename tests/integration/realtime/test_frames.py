@@ -33,6 +33,33 @@ async def test_caught_up_sockets_get_frames_written_directly_in_order(live: Live
         assert await ws.recv_type("pong") == {"type": "pong"}
 
 
+async def test_events_that_arrive_together_reach_a_socket_in_one_write(live: Live) -> None:
+    owner = await live.api.user("Alice Archer")
+    pid = (await live.api.project(owner))["id"]
+    live.realtime.fanout.coalesce = 2.0  # wide, so that three creates surely fall into one window
+    async with ws_connect(live.address, f"/ws/projects/{pid}/tickets/", token=owner.token) as ws:
+        [conn] = [c for c in live.realtime.fanout.connections() if c.actor.id == owner.id]
+        await asyncio.sleep(0.05)
+        assert isinstance(conn.live, FrameSocket)
+        writer = conn.live._writer
+        writes: list[bytes] = []
+        original = writer.write
+
+        def counting_write(data: bytes) -> None:
+            if b"ticket_update" in data:
+                writes.append(bytes(data))
+            original(data)
+
+        writer.write = counting_write  # type: ignore[method-assign]
+        first = await live.api.ticket(owner, pid, title="First")
+        assert (await ws.recv_type("ticket_update"))["data"]["key"] == first["key"]
+        rest = await asyncio.gather(*(live.api.ticket(owner, pid, title=f"T{n}") for n in range(3)))
+        got = [(await ws.recv_type("ticket_update"))["data"]["key"] for _ in rest]
+        assert got == sorted((t["key"] for t in rest), key=lambda key: int(key.split("-")[1]))
+        assert len(writes) == 2, [w.count(b"ticket_update") for w in writes]
+        assert writes[1].count(b'"type":"ticket_update"') == 3
+
+
 def _stuck_client(address: str, path: str, token: str) -> socket.socket:
     """A raw WebSocket client with a tiny receive buffer that completes the handshake, then never reads."""
     host, port = address.split(":")
