@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.adapters.db.models import Membership, RefreshToken, User
@@ -229,13 +229,15 @@ async def logout(uow: UnitOfWork, user: Actor, token: str | None) -> None:
         await uow.commit()
 
 
+#: Built once: constructing the statement would cost more than running it.
+_ACTOR_BY_ID = select(User.id, User.name, User.email, User.is_admin).where(User.id == bindparam("user_id"))
+
+
 async def user_for_token(uow: UnitOfWork, config: TokenConfig, token: str) -> Actor:
     """The user an access token belongs to (Unauthenticated when it is bad or the user is gone)."""
     user_id, _exp = decode_access_token(config, token)
     # Every request asks this: one read, outside a transaction, of the columns an Actor needs.
-    row = await uow.db.read_first(
-        select(User.id, User.name, User.email, User.is_admin).where(User.id == user_id)
-    )
+    row = await uow.db.read_first(_ACTOR_BY_ID, {"user_id": user_id})
     if row is None:
         raise Unauthenticated("invalid token")
     return Actor(id=row.id, name=row.name, email=row.email, is_admin=row.is_admin)

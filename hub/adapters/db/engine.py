@@ -42,7 +42,9 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessions()
 
-    async def read_first(self, statement: Executable) -> Row[Any] | None:
+    async def read_first(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Row[Any] | None:
         """First row of one read-only statement. On PostgreSQL it runs outside a transaction: one
         round trip instead of BEGIN, the query and ROLLBACK. On SQLite it does not wait for the write
         lock that every other transaction takes at BEGIN (WAL readers run beside the writer)."""
@@ -51,7 +53,7 @@ class Database:
                 conn = await conn.execution_options(read_only=True)  # a deferred BEGIN: no write lock
             else:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return (await conn.execute(statement)).first()
+            return (await conn.execute(statement, params)).first()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
