@@ -220,7 +220,7 @@ class Fanout:
                 await self._catch_up(until=None)
 
     async def _max_id(self) -> int:
-        async with self.db.session() as session:
+        async with self.db.read_session() as session:
             return int(await session.scalar(select(func.max(Event.id))) or 0)
 
     async def _catch_up(self, until: int | None) -> None:
@@ -229,7 +229,7 @@ class Fanout:
             query = select(Event).where(Event.id > self.last_id).order_by(Event.id).limit(FETCH_BATCH)
             if until is not None:
                 query = query.where(Event.id <= until)
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 events = list(await session.scalars(query))
                 by_event: dict[int, list[dict[str, Any]]] = {}
                 if events:

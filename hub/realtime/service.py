@@ -83,7 +83,7 @@ class Realtime:
         conn.replaying = True
         self.fanout.register(conn)
         try:
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 rows = list(
                     await session.scalars(
                         select(Event)
@@ -110,7 +110,7 @@ class Realtime:
         conn.replaying = True
         self.fanout.register(conn)
         try:
-            async with self.db.session() as session:
+            async with self.db.read_session() as session:
                 rows = list(
                     await session.scalars(
                         select(Notification)

@@ -250,13 +250,14 @@ Admission = tuple[Actor, Role | None] | Unauthenticated
 async def socket_admissions(uow: UnitOfWork, requests: Sequence[tuple[int, int | None]]) -> list[Admission]:
     """Admit many sockets at once: `requests` are (user id from a verified token, project id or None).
 
-    Sockets connect in storms (a deploy, a network blip), so a whole batch costs two queries in one
-    transaction -- the users, then their memberships -- instead of a round trip per socket. A deleted
+    Sockets connect in storms (a deploy, a network blip), so a whole batch costs two reads -- the
+    users, then their memberships -- instead of a round trip per socket, and on SQLite they do not
+    queue behind writers for the write lock (`Database.read_session`). A deleted
     user is refused; site admins without a membership see every existing project as owners."""
     user_ids = {user_id for user_id, _ in requests}
     project_ids = {project_id for _, project_id in requests if project_id is not None}
-    async with uow:
-        rows = await uow.session.execute(
+    async with uow.db.read_session() as session:
+        rows = await session.execute(
             select(User.id, User.name, User.email, User.is_admin).where(User.id.in_(user_ids))
         )
         actors = {
@@ -264,7 +265,7 @@ async def socket_admissions(uow: UnitOfWork, requests: Sequence[tuple[int, int |
         }
         roles: dict[tuple[int, int], Role] = {}
         if project_ids:
-            members = await uow.session.execute(
+            members = await session.execute(
                 select(Membership.user_id, Membership.project_id, Membership.role).where(
                     Membership.user_id.in_(user_ids), Membership.project_id.in_(project_ids)
                 )
@@ -278,7 +279,7 @@ async def socket_admissions(uow: UnitOfWork, requests: Sequence[tuple[int, int |
                 continue
             role = None if project_id is None else roles.get((user_id, project_id))
             if project_id is not None and role is None and actor.is_admin:
-                role = await role_in(uow.session, project_id, actor)
+                role = await role_in(session, project_id, actor)
             results.append((actor, role))
         return results
 

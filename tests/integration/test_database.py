@@ -68,6 +68,40 @@ async def test_a_sqlite_read_does_not_wait_for_the_write_lock(tmp_path: Path, sq
         await db.dispose()
 
 
+async def test_a_sqlite_read_session_does_not_wait_for_the_write_lock(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    db = Database(fresh_sqlite(sqlite_template, tmp_path))
+    try:
+        async with db.session() as writer:
+            await writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: this session holds the write lock
+
+            async def read() -> tuple[int, int]:
+                async with db.read_session() as session:
+                    users = await session.scalar(select(func.count()).select_from(User))
+                    events = await session.scalar(select(func.count()).select_from(text("events")))
+                    return int(users or 0), int(events or 0)
+
+            assert await asyncio.wait_for(read(), 3) == (0, 0)
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgres_read_session_runs_each_statement_on_its_own() -> None:
+    db = Database(require_postgres(), pool_size=1)
+    try:
+        async with db.read_session() as session:
+            # Outside a transaction, every statement is a transaction of its own.
+            first = await session.scalar(text("SELECT txid_current()"))
+            assert await session.scalar(text("SELECT txid_current()")) != first
+        async with db.session() as session:  # the same pooled connection, back to transactions
+            first = await session.scalar(text("SELECT txid_current()"))
+            assert await session.scalar(text("SELECT txid_current()")) == first
+    finally:
+        await db.dispose()
+
+
 @pytest.mark.postgres
 async def test_a_postgres_read_leaves_its_connection_as_it_found_it() -> None:
     db = Database(require_postgres(), pool_size=1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Executable, Row, event, text
@@ -54,6 +56,19 @@ class Database:
             else:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return (await conn.execute(statement, params)).first()
+
+    @contextlib.asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (the fan-out's catch-up, socket resumes). On SQLite it begins
+        deferred, so it never queues for the write lock behind a stream of writers (WAL readers run
+        beside the writer); on PostgreSQL each statement runs on its own (no BEGIN/ROLLBACK)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = await conn.execution_options(read_only=True)
+            else:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
+
 from tests.integration.realtime.conftest import Live
 from tests.support.live import ws_connect
 
@@ -39,6 +41,24 @@ async def test_resume_replays_the_gap_then_goes_live(live: Live) -> None:
         await live.api.ticket(user, pid, title="live")
         assert (await ws.recv())["data"]["title"] == "live"
         assert await ws.silent(0.3) == []
+
+
+async def test_a_resume_is_answered_while_a_long_write_holds_the_database(live: Live) -> None:
+    # Admission and replay only read: on SQLite they must not queue for the write lock behind a long
+    # write (another process, or a stream of writers), which holds it for up to the 30 s busy timeout.
+    user = await live.api.user()
+    pid = (await live.api.project(user))["id"]
+    path = f"/ws/projects/{pid}/tickets/"
+    created = [await live.api.ticket(user, pid, title=f"t{n}") for n in range(3)]
+    first = (await _event_ids(live, user.token, pid))[0]
+    async with live.context.db.session() as writer:
+        await writer.execute(text("UPDATE projects SET name = name"))  # holds the write lock (SQLite)
+        async with asyncio.timeout(5):
+            params = {"last_event_id": first}
+            async with ws_connect(live.address, path, token=user.token, params=params) as ws:
+                replayed = [await ws.recv_type("ticket_update") for _ in range(2)]
+        await writer.rollback()
+    assert [m["data"]["key"] for m in replayed] == [t["key"] for t in created[1:]]
 
 
 async def test_resume_while_events_keep_coming_has_no_gap_and_no_duplicate(live: Live) -> None:
