@@ -120,6 +120,7 @@ async def run_case(name: str, subscribers: int, mode: str, args: argparse.Namesp
             "foreign_messages": stats.foreign,
             "other_types": dict(stats.other_types),
             "close_codes": dict(pool.close_codes()),
+            "protocol_errors": dict(stats.protocol_errors),
             "avg_message_bytes": stats.bench_bytes / stats.bench_messages if stats.bench_messages else 0.0,
             "p50_ms": latency["p50"],
             "p95_ms": latency["p95"],

@@ -148,6 +148,7 @@ async def run_case(layout: str, subscribers: int, mode: str, args: argparse.Name
             "connect_s": connect_s,
             "connect_errors": [dict(pool.connect_errors) for pool in pools],
             "close_codes": [dict(pool.close_codes()) for pool in pools],
+            "protocol_errors": [dict(pool.stats.protocol_errors) for pool in pools],
             "events_sent": sum(len(writer.requests) for writer in writers),
             "events_ok": len(ok),
             "events_per_s": len(ok) / write_span if write_span > 0 else 0.0,

@@ -116,6 +116,7 @@ async def run_case(name: str, args: argparse.Namespace) -> dict[str, Any]:
             "duplicates": duplicates,
             "out_of_order": pool.stats.out_of_order,
             "close_codes": dict(pool.close_codes()),
+            "protocol_errors": dict(pool.stats.protocol_errors),
             "delivery_p50_ms": delivery["p50"],
             "delivery_p99_ms": delivery["p99"],
             "delivery_max_ms": delivery["max"],
