@@ -11,7 +11,7 @@ from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.uow import Publisher, UnitOfWork
 from hub.config import Settings
 from hub.services.auth import TokenConfig
-from hub.services.routing import notifications_for
+from hub.services.routing import notifications_for, would_notify
 
 
 @dataclass
@@ -26,7 +26,7 @@ class HubContext:
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work: its events create notifications and go to the publisher."""
-        return UnitOfWork(self.db, self._publish, notifications_for)
+        return UnitOfWork(self.db, self._publish, notifications_for, would_notify)
 
     async def _publish(self, events: Sequence[Event], notifications: Sequence[Notification]) -> None:
         if self.publisher is not None:

@@ -73,6 +73,12 @@ def _drafts(event: Event) -> list[Draft]:
     return drafts
 
 
+def would_notify(event: Event) -> bool:
+    """Whether `notifications_for` may create a notification for `event` (before it is written: the
+    answer depends on its type, actor and recipients, not on its id or the ticket's key)."""
+    return bool(_drafts(event))
+
+
 def _decide(prefs: dict[str, Any], kind: str, now: datetime) -> dict[str, str]:
     modes = dict(prefs["types"].get(kind) or prefs["types"]["custom"])
     if preferences.in_quiet_hours(prefs, now):

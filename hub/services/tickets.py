@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from hub.adapters.db.models import Membership, Project, Ticket, TicketLabel, TicketWatcher, User
-from hub.adapters.db.ticket_insert import insert_ticket
+from hub.adapters.db.ticket_insert import InsertedTicket, insert_ticket
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Priority, Role, Status
@@ -174,10 +175,9 @@ async def create_ticket(
         watcher_ids = sorted(
             {user_id for user_id in (actor.id, assignee_id, *mentioned) if user_id is not None}
         )
-        if uow.db.is_sqlite:
-            view = await _insert_stepwise(uow, actor, row, clean, watcher_ids)
-        else:
-            view = await _insert_at_once(uow, actor, row, clean, watcher_ids)
+        if not uow.db.is_sqlite:
+            return await _create_at_once(uow, actor, row, clean, watcher_ids, mentioned, origin)
+        view = await _insert_stepwise(uow, actor, row, clean, watcher_ids)
         payload = {"ticket": view, "origin": origin, "mentions": mentioned}
         uow.emit(EventType.TICKET_CREATED, project_id=project_id, actor_id=actor.id, payload=payload)
         await uow.commit()
@@ -214,25 +214,66 @@ async def _insert_stepwise(
     return _created_view({"id": ticket_id, **row}, project_key, assignee, actor, ordered, watcher_ids)
 
 
-async def _insert_at_once(
-    uow: UnitOfWork, actor: Actor, row: dict[str, Any], labels: list[str], watcher_ids: list[int]
+async def _create_at_once(
+    uow: UnitOfWork,
+    actor: Actor,
+    row: dict[str, Any],
+    labels: list[str],
+    watcher_ids: list[int],
+    mentioned: list[int],
+    origin: str,
 ) -> dict[str, Any]:
-    """PostgreSQL: the same checks and inserts in one statement (see `ticket_insert`)."""
-    done = await insert_ticket(
-        uow.session,
-        row,
-        roles=roles_allowing(Action.WRITE),
-        site_admin=actor.is_admin,
-        watchers=watcher_ids,
-        labels=labels,
+    """PostgreSQL: the checks and inserts in one statement (see `ticket_insert`). When no
+    notification can come of it, the event is written by that statement too, which commits alone;
+    otherwise the unit of work writes the event and its notifications in the transaction."""
+    # What the event will say, but for the ticket's id, number, key and sorted labels (filled in by
+    # the statement). The assignee is only known here if it is the author: else someone is notified.
+    assignee = None if row["assignee_id"] is None else {"id": row["assignee_id"], "name": "", "email": ""}
+    if row["assignee_id"] == actor.id:
+        assignee = {"id": actor.id, "name": actor.name, "email": actor.email}
+    draft = _created_view({**row, "id": 0, "number": 0}, "", assignee, actor, labels, watcher_ids)
+    event = uow.event(
+        EventType.TICKET_CREATED,
+        project_id=row["project_id"],
+        actor_id=actor.id,
+        payload={"ticket": draft, "origin": origin, "mentions": mentioned},
     )
+    alone = uow.can_write_alone(event)
+
+    async def insert(executor: AsyncSession | AsyncConnection) -> InsertedTicket | None:
+        return await insert_ticket(
+            executor,
+            row,
+            roles=roles_allowing(Action.WRITE),
+            site_admin=actor.is_admin,
+            watchers=watcher_ids,
+            labels=labels,
+            event=event if alone else None,
+        )
+
+    if alone:
+        async with uow.db.single_statements() as conn:
+            done = await insert(conn)
+    else:
+        done = await insert(uow.session)
     if done is None:
         # Refused: the stepwise checks say why, in the same order (not found, forbidden, assignee).
         await authorize(uow.session, row["project_id"], actor, Action.WRITE)
         await _assignee_view(uow, row["project_id"], row["assignee_id"])
         raise NotFound("project not found")
-    row = {**row, "id": done.id, "number": done.number}
-    return _created_view(row, done.project_key, done.assignee, actor, done.labels, watcher_ids)
+    written = {**row, "id": done.id, "number": done.number}
+    view = _created_view(written, done.project_key, done.assignee, actor, done.labels, watcher_ids)
+    event.payload = {"ticket": view, "origin": origin, "mentions": mentioned}
+    if alone:
+        assert done.event_id is not None  # the statement wrote it
+        event.id, event.created_at = done.event_id, row["created_at"]
+        await uow.written_alone(event)
+    else:
+        uow.emit(
+            EventType.TICKET_CREATED, project_id=row["project_id"], actor_id=actor.id, payload=event.payload
+        )
+        await uow.commit()
+    return view
 
 
 async def _assignee_view(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> dict[str, Any] | None:

@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import Executable, Row, event, text
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from hub.adapters.db.gate import WriteGate
 
@@ -56,6 +62,15 @@ class Database:
             else:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return (await conn.execute(statement, params)).first()
+
+    @contextlib.asynccontextmanager
+    async def single_statements(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which every statement commits on its own (PostgreSQL's autocommit): for
+        a write that is one statement, it saves the BEGIN and COMMIT round trips."""
+        if self.is_sqlite:
+            raise RuntimeError("single_statements is for PostgreSQL; SQLite writes take the gate")
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:

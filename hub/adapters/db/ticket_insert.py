@@ -1,4 +1,4 @@
-"""PostgreSQL: a new ticket, its watchers and labels in one statement (one round trip, not five).
+"""PostgreSQL: a new ticket, its watchers, labels (and event) in one statement (one round trip).
 
 Creating tickets is the hub's hottest write. Stepwise it is: the author's role, the assignee's
 membership, the project's next number, the ticket, its watchers, its labels — each a round trip, and
@@ -7,7 +7,9 @@ it in one statement: the number is drawn only when the author's role (the roles 
 passed in; a site admin without a membership counts as owner, as in the policy) and the assignee's
 membership hold, and every insert hangs off that row. When the
 statement returns nothing, the caller runs the ordinary checks to raise the precise error (not found,
-forbidden, invalid assignee). SQLite has no data-modifying CTEs; the service writes step by step there.
+forbidden, invalid assignee). When no notification can come of the ticket's event, the event is
+written by the same statement too, which then commits on its own: no BEGIN and COMMIT round trips.
+SQLite has no data-modifying CTEs; the service writes step by step there.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-_INSERT = text(
-    """
+from hub.adapters.db.models import Event
+from hub.adapters.db.outbox import OUTBOX_LOCK
+
+_CHANGE = """
     WITH allowed AS (
         SELECT 1 FROM memberships
         WHERE project_id = CAST(:project_id AS integer) AND user_id = CAST(:reporter_id AS integer)
@@ -56,10 +61,42 @@ _INSERT = text(
         INSERT INTO ticket_labels (ticket_id, name)
         SELECT ticket.id, label FROM ticket, unnest(CAST(:labels AS text[])) AS label
     )
-    SELECT ticket.id, ticket.number, seq.key,
-           ARRAY(SELECT label FROM unnest(CAST(:labels AS text[])) AS label ORDER BY label) AS labels,
-           assignee.name AS assignee_name, assignee.email AS assignee_email
+"""
+
+_SORTED_LABELS = "ARRAY(SELECT label FROM unnest(CAST(:labels AS text[])) AS label ORDER BY label)"
+
+#: The change alone: the caller's transaction writes its event.
+_INSERT = text(
+    _CHANGE
+    + f"""
+    SELECT ticket.id, ticket.number, seq.key, {_SORTED_LABELS} AS labels,
+           assignee.name AS assignee_name, assignee.email AS assignee_email, NULL AS event_id
     FROM ticket CROSS JOIN seq LEFT JOIN assignee ON true
+    """
+)
+
+#: The change and its event, for a statement that commits on its own. The outbox lock is taken once
+#: the ticket exists and before the event draws its id (the event's row is built from the lock's);
+#: the event's payload gets the ticket's id, number, key and sorted labels written into it.
+_INSERT_WITH_EVENT = text(
+    _CHANGE
+    + f""",
+    outbox_lock AS (SELECT pg_advisory_xact_lock(CAST(:lock_key AS bigint)) FROM ticket),
+    event AS (
+        INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at)
+        SELECT CAST(:project_id AS integer), CAST(:reporter_id AS integer), CAST(:event_type AS text),
+               jsonb_set(jsonb_set(jsonb_set(jsonb_set(CAST(:payload AS jsonb),
+                   '{{ticket,id}}', to_jsonb(ticket.id)),
+                   '{{ticket,number}}', to_jsonb(ticket.number)),
+                   '{{ticket,key}}', to_jsonb(seq.key || '-' || ticket.number)),
+                   '{{ticket,labels}}', to_jsonb({_SORTED_LABELS})),
+               CAST(:request_id AS text), CAST(:created_at AS timestamptz)
+        FROM ticket, seq, outbox_lock
+        RETURNING id
+    )
+    SELECT ticket.id, ticket.number, seq.key, {_SORTED_LABELS} AS labels,
+           assignee.name AS assignee_name, assignee.email AS assignee_email, event.id AS event_id
+    FROM ticket CROSS JOIN seq CROSS JOIN event LEFT JOIN assignee ON true
     """
 )
 
@@ -72,20 +109,27 @@ class InsertedTicket:
     #: In the database's collation order, as reads return them.
     labels: list[str]
     assignee: dict[str, Any] | None
+    #: The id of the event written with it (only when an event was given).
+    event_id: int | None
 
 
 async def insert_ticket(
-    session: AsyncSession,
+    executor: AsyncSession | AsyncConnection,
     row: dict[str, Any],
     *,
     roles: Sequence[str],
     site_admin: bool,
     watchers: Sequence[int],
     labels: Sequence[str],
+    event: Event | None = None,
 ) -> InsertedTicket | None:
     """Insert `row` (the tickets columns but id and number) if its reporter's role is one of `roles`
-    (or they are a site admin) and its assignee, if any, is a member; None if not."""
-    params = {
+    (or they are a site admin) and its assignee, if any, is a member; None if not.
+
+    With `event` (its payload a ticket view whose id, number, key and labels are filled in here), the
+    event is written by the same statement, stamped with the ticket's `created_at`: run it on a
+    connection that commits each statement."""
+    params: dict[str, Any] = {
         "project_id": row["project_id"],
         "reporter_id": row["reporter_id"],
         "assignee_id": row["assignee_id"],
@@ -100,7 +144,16 @@ async def insert_ticket(
         "watchers": list(watchers),
         "labels": list(labels),
     }
-    found = (await session.execute(_INSERT, params)).first()
+    statement = _INSERT
+    if event is not None:
+        statement = _INSERT_WITH_EVENT
+        params.update(
+            lock_key=OUTBOX_LOCK,
+            event_type=event.type,
+            payload=orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
+            request_id=event.request_id,
+        )
+    found = (await executor.execute(statement, params)).first()
     if found is None:
         return None
     assignee = None
@@ -112,4 +165,5 @@ async def insert_ticket(
         project_key=str(found.key),
         labels=list(found.labels),
         assignee=assignee,
+        event_id=None if found.event_id is None else int(found.event_id),
     )

@@ -31,11 +31,17 @@ EventHook = Callable[[AsyncSession, Sequence[Event]], Awaitable[Sequence[Notific
 
 class UnitOfWork:
     def __init__(
-        self, db: Database, publisher: Publisher | None = None, hook: EventHook | None = None
+        self,
+        db: Database,
+        publisher: Publisher | None = None,
+        hook: EventHook | None = None,
+        hook_wants: Callable[[Event], bool] | None = None,
     ) -> None:
         self._db = db
         self._publisher = publisher
         self._hook = hook
+        #: Whether the hook would add rows for an event; without it, any event might get some.
+        self._hook_wants = hook_wants
         self._pending: list[Event] = []
         self.committed: list[Event] = []
         self._session: AsyncSession | None = None
@@ -79,15 +85,32 @@ class UnitOfWork:
         self, type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]
     ) -> Event:
         """Record an event to be written with this transaction."""
-        event = Event(
+        event = self.event(type_, project_id=project_id, actor_id=actor_id, payload=payload)
+        self._pending.append(event)
+        return event
+
+    @staticmethod
+    def event(type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]) -> Event:
+        """An event (not yet written) stamped with the current request's id."""
+        return Event(
             project_id=project_id,
             actor_id=actor_id,
             type=str(type_),
             payload=payload,
             request_id=request_id.get(),
         )
-        self._pending.append(event)
-        return event
+
+    def can_write_alone(self, event: Event) -> bool:
+        """Whether `event` may be written by one autocommitted statement of a service's own (with
+        the change it records) instead of in this transaction: only if the hook adds no rows for it."""
+        return self._hook is None or (self._hook_wants is not None and not self._hook_wants(event))
+
+    async def written_alone(self, event: Event) -> None:
+        """Publish an event that one statement wrote and committed with its change (`event.id` set);
+        see `can_write_alone`. The relay covers a crash before this, as for `commit`."""
+        self.committed.append(event)
+        if self._publisher is not None:
+            await self._publisher([event], [])
 
     async def commit(self) -> list[Event]:
         """Write pending events (and the notifications they call for), commit, then publish them."""
