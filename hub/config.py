@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     switchboard_env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./switchboard.db"
+    #: PostgreSQL connections kept open per process (as many again may open for bursts, then close).
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     redis_url: str | None = None
     redis_prefix: str = Field(default="sb", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     secret_key: SecretStr | None = None

@@ -36,7 +36,7 @@ class HubContext:
 def build_context(settings: Settings) -> HubContext:
     return HubContext(
         settings=settings,
-        db=Database(settings.database_url),
+        db=Database(settings.database_url, pool_size=settings.database_pool_size),
         tokens=TokenConfig(
             secret=settings.jwt_secret,
             access_ttl=settings.access_token_ttl,

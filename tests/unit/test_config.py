@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from hub.config import ConfigError, load_settings
+from hub.context import build_context
 
 
 def test_defaults_are_the_embedded_hub(tmp_path: Path) -> None:
     settings = load_settings({}, secret_dir=tmp_path)
     assert settings.database_url == "sqlite+aiosqlite:///./switchboard.db"
     assert settings.redis_url is None
+    assert settings.database_pool_size == 20
     assert settings.access_token_ttl == 900
     assert settings.refresh_token_ttl == 1_209_600
     assert settings.webhook_allow_private is False
@@ -42,6 +45,7 @@ def test_lists_and_booleans_parse_from_text(tmp_path: Path) -> None:
     [
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"ACCESS_TOKEN_TTL": "soon"}, "ACCESS_TOKEN_TTL"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
         ({"ALLOW_SIGNUP": "perhaps"}, "ALLOW_SIGNUP"),
         ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
         ({"WEBHOOK_RETRY_SCHEDULE": "5,ten,60"}, "WEBHOOK_RETRY_SCHEDULE"),
@@ -77,3 +81,11 @@ def test_production_accepts_a_long_key(tmp_path: Path) -> None:
     settings = load_settings({"SWITCHBOARD_ENV": "production", "SECRET_KEY": "k" * 40}, secret_dir=tmp_path)
     assert settings.jwt_secret == "k" * 40
     assert "k" * 40 not in repr(settings)
+
+
+def test_the_pool_size_reaches_the_engine(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/x", "DATABASE_POOL_SIZE": "32"}
+    context = build_context(load_settings(env, secret_dir=tmp_path))  # nothing connects
+    pool = context.db.engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    assert (pool.size(), pool._max_overflow) == (32, 32)
