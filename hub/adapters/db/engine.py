@@ -50,17 +50,23 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessions()
 
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads: a deferred BEGIN on SQLite (no write lock: WAL readers run beside
+        the writer), autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                yield await conn.execution_options(read_only=True)
+            else:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def read_first(
         self, statement: Executable, params: dict[str, Any] | None = None
     ) -> Row[Any] | None:
         """First row of one read-only statement. On PostgreSQL it runs outside a transaction: one
         round trip instead of BEGIN, the query and ROLLBACK. On SQLite it does not wait for the write
         lock that every other transaction takes at BEGIN (WAL readers run beside the writer)."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(read_only=True)  # a deferred BEGIN: no write lock
-            else:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._reader() as conn:
             return (await conn.execute(statement, params)).first()
 
     @contextlib.asynccontextmanager
@@ -77,13 +83,11 @@ class Database:
         """A session for reads only (the fan-out's catch-up, socket resumes). On SQLite it begins
         deferred, so it never queues for the write lock behind a stream of writers (WAL readers run
         beside the writer); on PostgreSQL each statement runs on its own (no BEGIN/ROLLBACK)."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(read_only=True)
-            else:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            async with AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session:
-                yield session
+        async with (
+            self._reader() as conn,
+            AsyncSession(bind=conn, expire_on_commit=False, autoflush=False) as session,
+        ):
+            yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
