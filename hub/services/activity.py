@@ -10,7 +10,7 @@ from hub.adapters.db.models import Event
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import ValidationFailed
 from hub.domain.identity import Actor
-from hub.services.policy import Action, authorize
+from hub.services.policy import Action, authorize, can_see_event
 from hub.services.views import event_view
 
 MAX_LIMIT = 500
@@ -19,7 +19,9 @@ MAX_LIMIT = 500
 async def list_events(
     uow: UnitOfWork, actor: Actor, project_id: int, *, after: int = 0, limit: int = 100
 ) -> dict[str, Any]:
-    """Events of one project with id > `after`, oldest first; `next_after` continues the walk."""
+    """Events of one project with id > `after` that the actor's role may see (`policy.can_see_event`),
+    oldest first; `next_after` continues the walk (past hidden events too, so a page may hold fewer than
+    `limit` items while more follow)."""
     errors: dict[str, str] = {}
     if after < 0:
         errors["after"] = "must be 0 or more"
@@ -28,7 +30,7 @@ async def list_events(
     if errors:
         raise ValidationFailed("invalid query", fields=errors)
     async with uow:
-        await authorize(uow.session, project_id, actor, Action.READ)
+        role = await authorize(uow.session, project_id, actor, Action.READ)
         rows = list(
             await uow.session.scalars(
                 select(Event)
@@ -37,4 +39,5 @@ async def list_events(
                 .limit(limit)
             )
         )
-    return {"items": [event_view(e) for e in rows], "next_after": rows[-1].id if rows else after}
+    items = [event_view(e) for e in rows if can_see_event(role, actor.id, e.type, e.payload)]
+    return {"items": items, "next_after": rows[-1].id if rows else after}
