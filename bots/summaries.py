@@ -47,7 +47,9 @@ class SummaryKeeper:
                 log.exception("summary for subscription %s failed", sub_id)
 
     async def _render(self, sub_id: int, target: Target) -> None:
-        summary = await chat_summary.project_summary(self._uow(), target.project_id, self._clock())
+        summary = await chat_summary.project_summary(
+            self._uow(), target.project_id, self._clock(), subscription_id=sub_id
+        )
         if summary is None:
             return
         known = self._ids.get(sub_id, target.summary_message_id)

@@ -37,8 +37,8 @@ async def load_demo(context: HubContext) -> bool:
     project = await projects.create_project(
         context.uow(), alice, "OPS", "Operations", "Keeping the lights on: incidents, upkeep, runbooks."
     )
-    await projects.add_member(context.uow(), alice, project["id"], role="member", user_id=bob.id)
-    await projects.add_member(context.uow(), alice, project["id"], role="viewer", user_id=carol.id)
+    await projects.add_member(context.uow(), alice, project["id"], role="member", email=bob.email)
+    await projects.add_member(context.uow(), alice, project["id"], role="viewer", email=carol.email)
     for title, status, priority, who, labels in DEMO_TICKETS:
         assignee = None if who is None else people[who].id
         if assignee == carol.id:

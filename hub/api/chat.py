@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_response
 
@@ -45,8 +45,13 @@ class ChatSubscriptionOut(BaseModel):
     labels: list[str] | None
     format: Literal["compact", "detailed"]
     summary: bool
-    created_by: int | None
+    created_by: int | None = Field(description="who subscribed the channel: it relays with their access")
     created_at: datetime
+    events: list[str] = Field(description="the event kinds relayed (all of them when unfiltered)")
+    state: Literal["active", "paused"] = Field(
+        description="paused while its creator is not a member of the project (it resumes if they are "
+        "added back)"
+    )
 
 
 class ChatSubscriptionList(BaseModel):
@@ -81,6 +86,14 @@ async def unlink(link_id: int) -> tuple[str, int]:
 @bp.get("/projects/<int:project_id>/chat-subscriptions")
 @validate_response(ChatSubscriptionList)
 async def list_subscriptions(project_id: int) -> dict[str, Any]:
-    """The chat channels relaying this project, with their filters (any member may look)."""
+    """The chat channels relaying this project, with their filters and state (any member may look)."""
     user = await current_user()
     return {"items": await chat_subscriptions.list_project_subscriptions(hub().uow(), user, project_id)}
+
+
+@bp.delete("/projects/<int:project_id>/chat-subscriptions/<int:subscription_id>")
+async def delete_subscription(project_id: int, subscription_id: int) -> tuple[str, int]:
+    """Stop a channel relaying this project, whoever subscribed it (admins and owners)."""
+    user = await current_user()
+    await chat_subscriptions.delete_subscription(hub().uow(), user, project_id, subscription_id)
+    return "", 204

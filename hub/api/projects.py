@@ -8,6 +8,7 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from hub.api.deps import current_user, hub
+from hub.api.limits import limits
 from hub.api.schemas import (
     EventList,
     EventQuery,
@@ -73,6 +74,7 @@ async def list_members(project_id: int) -> dict[str, Any]:
 async def add_member(project_id: int, data: MemberIn) -> tuple[dict[str, Any], int]:
     """Add a user by `user_id` or `email` with a role (admins and owners)."""
     user = await current_user()
+    await limits().check_member_add(user.id)
     view = await projects.add_member(
         hub().uow(), user, project_id, role=data.role, user_id=data.user_id, email=data.email
     )
@@ -92,6 +94,14 @@ async def remove_member(project_id: int, user_id: int) -> tuple[str, int]:
     """Remove a member (admins and owners), or leave the project yourself. The last owner stays."""
     user = await current_user()
     await projects.remove_member(hub().uow(), user, project_id, user_id)
+    return "", 204
+
+
+@bp.delete("/<int:project_id>/members/me")
+async def leave_project(project_id: int) -> tuple[str, int]:
+    """Leave the project (any member; the last owner stays): the same as removing yourself by id."""
+    user = await current_user()
+    await projects.remove_member(hub().uow(), user, project_id, user.id)
     return "", 204
 
 

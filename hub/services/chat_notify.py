@@ -11,7 +11,9 @@ Routing (`services/routing.py`) stores per destination what each notification sh
   position is the last notification included, its `updated_at` the time of the last digest run.
 
 Only users with a linked account on the platform are served; others are skipped (their web
-notifications are unaffected).
+notifications are unaffected). A notification about a project goes out only while its user is still a
+member of it (`policy.receives_notification`, asked when the DM or digest is built): one routed before
+a removal but not yet sent is dropped, not delivered late.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 
 from hub.adapters.db.chat_models import ChatIdentity
-from hub.adapters.db.models import Notification, User
+from hub.adapters.db.models import Membership, Notification, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import ConsumerPosition
 from hub.services.chat import ChatUser, chat_accounts_of
+from hub.services.policy import memberships_among, receives_notification
 from hub.services.preferences import merged
 from hub.services.views import notification_view
 from hub.services.webhook_outbox import advance_position, lock_position
@@ -80,7 +83,17 @@ async def pending_direct_messages(
                 select(Notification).where(Notification.id > position).order_by(Notification.id).limit(limit)
             )
         )
-    wanted = {row.id for row in rows if getattr(row, f"deliver_{platform}") == "immediate"}
+        members = await memberships_among(
+            uow.session,
+            {row.project_id for row in rows if row.project_id is not None},
+            {row.user_id for row in rows},
+        )
+    wanted = {
+        row.id
+        for row in rows
+        if getattr(row, f"deliver_{platform}") == "immediate"
+        and receives_notification(row.project_id, row.user_id, members)
+    }
     accounts = await chat_accounts_of(uow, platform, {row.user_id for row in rows if row.id in wanted})
     found: list[tuple[int, DirectMessage | None]] = []
     for row in rows:
@@ -138,6 +151,15 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
             due.append((user_id, row.position if row is not None else None))
         digests: list[Digest] = []
         accounts = await _accounts(uow, platform, {uid for uid, _ in due})
+        member_of: dict[int, set[int]] = {}
+        for project_id, user_id in (
+            await uow.session.execute(
+                select(Membership.project_id, Membership.user_id).where(
+                    Membership.user_id.in_({uid for uid, _ in due})
+                )
+            )
+        ).all():
+            member_of.setdefault(user_id, set()).add(project_id)
         for user_id, after in due:
             query = select(Notification).where(Notification.user_id == user_id, _column(platform) == "digest")
             if after is None:
@@ -146,8 +168,10 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
                 query = query.where(Notification.id > after)
             rows = list(await uow.session.scalars(query.order_by(Notification.id).limit(200)))
             position = rows[-1].id if rows else (after or 0)
+            members = {(project_id, user_id) for project_id in member_of.get(user_id, ())}
+            kept = [r for r in rows if receives_notification(r.project_id, user_id, members)]
             digests.append(
-                Digest(user_id, accounts.get(user_id, []), [notification_view(r) for r in rows], position)
+                Digest(user_id, accounts.get(user_id, []), [notification_view(r) for r in kept], position)
             )
         return digests
 

@@ -10,6 +10,9 @@ marker (`pending_event_id`, or a comment row without `message_id`); after the pl
 records the message id and clears the marker. Events at or below a ticket row's `last_event_id` are
 already reflected in that channel and are skipped; a marker found on restart is reconciled by looking
 for the message that carries the event id in its metadata.
+
+Paused subscriptions (their creator is no longer a member, see `chat_subscriptions`) are left out of
+each batch: whether a subscription relays is decided from current membership at every round.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, Ch
 from hub.adapters.db.models import Event, Ticket, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.services.chat_subscriptions import KIND_OF_EVENT
+from hub.services.chat_subscriptions import KIND_OF_EVENT, relays, with_creator_access
 from hub.services.tickets import TICKET_LOAD
 from hub.services.views import ticket_view
 from hub.services.webhook_outbox import advance_position, lock_position
@@ -116,14 +119,15 @@ async def load_batch(
         relevant = [e for e in events if e.project_id is not None and e.type in KIND_OF_EVENT]
         if not relevant:
             return batch
-        subs = await session.scalars(
-            select(ChatSubscription).where(
+        subs = await session.execute(
+            with_creator_access(select(ChatSubscription)).where(
                 ChatSubscription.platform == platform,
                 ChatSubscription.project_id.in_({e.project_id for e in relevant}),
             )
         )
-        for sub in subs:
-            batch.targets.setdefault(sub.project_id, []).append(_target(sub))
+        for sub, creator_role, creator_is_admin in subs.all():
+            if relays(creator_role, creator_is_admin):  # paused: its creator is no longer a member
+                batch.targets.setdefault(sub.project_id, []).append(_target(sub))
         actor_ids = {e.actor_id for e in relevant if e.actor_id is not None}
         if actor_ids:
             rows = await session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))

@@ -1,9 +1,15 @@
 """Channel subscriptions: which chat channels relay which project's events, filtered how.
 
 Who may do it: **members and above** (`Action.WRITE`) subscribe or unsubscribe a channel; anyone who
-can read the project (viewers too) lists its subscriptions. A subscription shows the project's
-tickets to everyone in the channel, members of the project or not, so it is a write decision, not a
-read one: a viewer cannot widen the audience of a project.
+can read the project (viewers too) lists its subscriptions; admins and owners delete any of them
+(`DELETE /api/projects/{id}/chat-subscriptions/{sid}`). A subscription shows the project's tickets to
+everyone in the channel, members of the project or not, so it is a write decision, not a read one: a
+viewer cannot widen the audience of a project.
+
+A subscription acts with the access of the user who made it (`created_by`): once they are no longer
+a member (`policy.subscription_relays`) it is **paused** — it stays, relays nothing and keeps no
+summary — and it resumes when they are added back. The state is derived from current membership
+whenever it is needed (relay round, listing), never stored.
 
 Filters: `event_types` (None: all) uses the tickets socket's action names — `created`, `updated`,
 `assigned`, `status_changed`, `deleted`, `commented` (comment edits and deletions follow their
@@ -15,15 +21,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from hub.adapters.db.chat_models import PLATFORMS, ChatSubscription
-from hub.adapters.db.models import Project
+from hub.adapters.db.models import Membership, Project, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
-from hub.services.policy import Action, authorize
+from hub.services.policy import Action, acting_role, authorize, subscription_relays
 from hub.services.views import iso
 
 EVENT_KINDS = ("created", "updated", "assigned", "status_changed", "deleted", "commented")
@@ -43,8 +49,30 @@ _ALIASES = {"create": "created", "update": "updated", "assign": "assigned", "sta
             "delete": "deleted", "comment": "commented", "comments": "commented"}  # fmt: skip
 
 
-def subscription_view(sub: ChatSubscription, project_key: str | None = None) -> dict[str, Any]:
-    return {
+def with_creator_access(query: Select[Any]) -> Select[Any]:
+    """Add the subscription creator's membership role and site-admin flag (outer joins: a creator
+    removed, or whose account is gone, has neither) to a query selecting `ChatSubscription`."""
+    return (
+        query.add_columns(Membership.role, User.is_admin)
+        .outerjoin(
+            Membership,
+            (Membership.project_id == ChatSubscription.project_id)
+            & (Membership.user_id == ChatSubscription.created_by),
+        )
+        .outerjoin(User, User.id == ChatSubscription.created_by)
+    )
+
+
+def relays(membership_role: str | None, creator_is_admin: bool | None) -> bool:
+    """Whether a subscription is active, from the columns `with_creator_access` added."""
+    return subscription_relays(acting_role(membership_role, creator_is_admin))
+
+
+def subscription_view(
+    sub: ChatSubscription, project_key: str | None = None, *, active: bool | None = None
+) -> dict[str, Any]:
+    """`active` (see `relays`) becomes `state`; None when the caller did not ask (then absent)."""
+    view: dict[str, Any] = {
         "id": sub.id,
         "platform": sub.platform,
         "team_id": sub.team_id,
@@ -57,7 +85,12 @@ def subscription_view(sub: ChatSubscription, project_key: str | None = None) -> 
         "summary": sub.summary,
         "created_by": sub.created_by,
         "created_at": iso(sub.created_at),
+        #: The kinds relayed, spelled out (`event_types` keeps null for "all").
+        "events": list(sub.event_types) if sub.event_types is not None else list(EVENT_KINDS),
     }
+    if active is not None:
+        view["state"] = "active" if active else "paused"
+    return view
 
 
 def clean_event_kinds(kinds: Iterable[str] | None) -> list[str] | None:
@@ -131,6 +164,7 @@ async def subscribe(
                 created_at=now,
             )
             uow.session.add(sub)
+        sub.created_by = actor.id  # whoever (re)subscribes answers for it: a paused one resumes
         sub.event_types = kinds
         sub.labels = label_list
         sub.format = format
@@ -174,16 +208,37 @@ async def unsubscribe(
 
 
 async def list_project_subscriptions(uow: UnitOfWork, actor: Actor, project_id: int) -> list[dict[str, Any]]:
-    """The channels relaying the project (any member, viewers included)."""
+    """The channels relaying the project (any member, viewers included), each `active` or `paused`."""
     async with uow:
         await authorize(uow.session, project_id, actor, Action.READ)
         rows = await uow.session.execute(
-            select(ChatSubscription, Project.key)
-            .join(Project, Project.id == ChatSubscription.project_id)
+            with_creator_access(
+                select(ChatSubscription, Project.key).join(Project, Project.id == ChatSubscription.project_id)
+            )
             .where(ChatSubscription.project_id == project_id)
             .order_by(ChatSubscription.id)
         )
-        return [subscription_view(sub, key) for sub, key in rows.all()]
+        return [
+            subscription_view(sub, key, active=relays(role, is_admin))
+            for sub, key, role, is_admin in rows.all()
+        ]
+
+
+async def delete_subscription(uow: UnitOfWork, actor: Actor, project_id: int, subscription_id: int) -> None:
+    """Stop a channel relaying the project, whoever subscribed it: admins and owners (members get
+    Forbidden; outsiders, and a subscription of another project, NotFound). Like `unsubscribe`, it
+    writes no event."""
+    async with uow:
+        await authorize(uow.session, project_id, actor, Action.MANAGE)
+        sub = await uow.session.scalar(
+            select(ChatSubscription).where(
+                ChatSubscription.id == subscription_id, ChatSubscription.project_id == project_id
+            )
+        )
+        if sub is None:
+            raise NotFound("no such chat subscription")
+        await uow.session.delete(sub)
+        await uow.commit()
 
 
 async def channel_subscriptions(

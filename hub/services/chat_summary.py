@@ -1,5 +1,6 @@
 """The board summary a subscribed channel may keep pinned: counts per status, today's changes, and who
-works on what. Read on behalf of the subscription (whose creator was allowed to relay the project)."""
+works on what. Read on behalf of the subscription: only while its creator may still relay the project
+(a paused subscription gets no summary)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from hub.adapters.db.chat_models import ChatSubscription
 from hub.adapters.db.models import Event, Project, Ticket
 from hub.adapters.db.uow import UnitOfWork
+from hub.services.chat_subscriptions import relays, with_creator_access
 
 
-async def project_summary(uow: UnitOfWork, project_id: int, now: datetime) -> dict[str, Any] | None:
+async def project_summary(
+    uow: UnitOfWork, project_id: int, now: datetime, *, subscription_id: int | None = None
+) -> dict[str, Any] | None:
+    """The summary, or None when the project is gone or `subscription_id` is gone or paused."""
     async with uow:
+        if subscription_id is not None:
+            query = with_creator_access(select(ChatSubscription))
+            found = (await uow.session.execute(query.where(ChatSubscription.id == subscription_id))).first()
+            if found is None or not relays(found[1], found[2]):
+                return None
         project = await uow.session.get(Project, project_id)
         if project is None:
             return None

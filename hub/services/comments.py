@@ -63,7 +63,7 @@ async def add_comment(
         comment.created_at = comment.updated_at = now
         uow.session.add(comment)
         mentioned = await mentions_in(uow, ticket.project_id, body)
-        add_watchers(uow, ticket, [actor.id, *mentioned])
+        watchers = await add_watchers(uow, ticket, [actor.id, *mentioned])
         await uow.session.flush()
         await uow.session.refresh(comment, ["author"])
         view = comment_view(comment)
@@ -77,7 +77,7 @@ async def add_comment(
                 "comment": view,
                 "origin": origin,
                 "mentions": mentioned,
-                "watchers": sorted({w.user_id for w in ticket.watchers}),
+                "watchers": watchers,
                 "meta": meta or {},
             },
         )

@@ -4,11 +4,16 @@ Roles rank viewer < member < admin < owner. Viewers read; members create and edi
 comments; admins and owners manage members, the project and its webhooks. Site admins act as owners
 everywhere. Someone who is not a member gets `NotFound`, never `Forbidden`, so a project's existence
 does not leak.
+
+Access ends with membership: only current members receive a project's notifications
+(`receives_notification`), a chat subscription relays only while its creator may still read the
+project (`subscription_relays`), and adding a member by id is only for people the actor already
+shares a project with (`may_add_by_id`; by exact email for anyone else).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -101,3 +106,67 @@ def can_see_event(role: Role, actor_id: int, event_type: str, payload: Mapping[s
         except (TypeError, ValueError):
             return False
     return allows(role, _EVENT_AUDIENCE.get(event_type, Action.MANAGE))
+
+
+# --- access that ends with membership -------------------------------------------------------------
+
+
+async def memberships_among(
+    session: AsyncSession, project_ids: Iterable[int], user_ids: Iterable[int]
+) -> set[tuple[int, int]]:
+    """The (project_id, user_id) pairs among these projects and users that are memberships now: one
+    query for a whole batch (routing, chat DMs and digests ask it on their hot paths)."""
+    projects, users = set(project_ids), set(user_ids)
+    if not projects or not users:
+        return set()
+    rows = await session.execute(
+        select(Membership.project_id, Membership.user_id).where(
+            Membership.project_id.in_(projects), Membership.user_id.in_(users)
+        )
+    )
+    return {(int(p), int(u)) for p, u in rows.all()}
+
+
+def receives_notification(project_id: int | None, user_id: int, members: set[tuple[int, int]]) -> bool:
+    """Whether a user may get (or still be sent) a notification about `project_id`.
+
+    Only current members hear about a project: a removed member gets nothing new, not even what was
+    routed to them before their removal but not yet sent to chat. Site admins are no exception (they
+    may *read* every project, but are not part of its audience unless they are members). A
+    notification about no project (`hub.notify` without a project) goes to its user."""
+    return project_id is None or (project_id, user_id) in members
+
+
+def acting_role(membership_role: str | None, is_site_admin: bool | None) -> Role | None:
+    """`role_in`'s answer from values a query already fetched (the membership's role, the user's
+    site-admin flag), for statements that check many users at once."""
+    if membership_role is not None:
+        return Role(membership_role)
+    return Role.OWNER if is_site_admin else None
+
+
+#: What a chat subscription's creator must still be allowed to do for it to relay.
+SUBSCRIPTION_NEEDS = Action.READ
+
+
+def subscription_relays(creator_role: Role | None) -> bool:
+    """A chat subscription relays with the access of the user who made it (`created_by`): while their
+    current role in the project allows reading it. Once they are removed (or their account is gone)
+    it is *paused* — kept, shown as paused, relaying nothing — and resumes if they are added back."""
+    return creator_role is not None and allows(creator_role, SUBSCRIPTION_NEEDS)
+
+
+async def may_add_by_id(session: AsyncSession, actor: Actor, user_id: int) -> bool:
+    """Adding a member by `user_id` is for people the actor already works with: users who share a
+    project with them (or anyone, for a site admin). Others are added by their exact email. So an
+    admin of their own project cannot walk the user directory id by id; callers answer "no such user"
+    either way, so whether the id exists does not leak."""
+    if actor.is_admin or user_id == actor.id:
+        return True
+    mine = select(Membership.project_id).where(Membership.user_id == actor.id)
+    shared = await session.scalar(
+        select(Membership.project_id)
+        .where(Membership.user_id == user_id, Membership.project_id.in_(mine))
+        .limit(1)
+    )
+    return shared is not None

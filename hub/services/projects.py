@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
-from hub.adapters.db.models import Membership, Project, User
+from hub.adapters.db.models import Membership, Project, Ticket, TicketWatcher, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Role
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.services.auth import normalize_email
-from hub.services.policy import Action, authorize
+from hub.services.policy import Action, authorize, may_add_by_id
 from hub.services.views import member_view, project_view
 
 _KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
@@ -172,7 +172,10 @@ async def add_member(
         actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
         _check_grant(actor_role, new_role)
         if user_id is not None:
-            user = await uow.session.get(User, user_id)
+            # By id only for people the actor already shares a project with (policy.may_add_by_id);
+            # anyone else is "no such user", exactly as for an id nobody has.
+            allowed = await may_add_by_id(uow.session, actor, user_id)
+            user = await uow.session.get(User, user_id) if allowed else None
             field = "user_id"
         else:
             user = await uow.session.scalar(select(User).where(User.email == normalize_email(email or "")))
@@ -188,9 +191,28 @@ async def add_member(
         uow.session.add(membership)
         await uow.session.flush()
         view = member_view(membership)
-        uow.emit(EventType.MEMBER_ADDED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        project = await uow.session.get(Project, project_id)
+        assert project is not None
+        # `project`: the project as the new member sees it (their notifications socket's project_added).
+        uow.emit(
+            EventType.MEMBER_ADDED,
+            project_id=project_id,
+            actor_id=actor.id,
+            payload={"member": view, "project": project_view(project, new_role)},
+        )
         await uow.commit()
         return view
+
+
+async def _lock_project(uow: UnitOfWork, project_id: int) -> None:
+    """Serialise the membership changes of one project ("a project always keeps an owner" must hold
+    when two owners demote or remove each other at once). PostgreSQL: the project's row, locked before
+    anything is read (`FOR NO KEY UPDATE`: ticket and membership inserts, which only take a key-share
+    lock on it, are not held up). SQLite serialises writers anyway (`BEGIN IMMEDIATE`) and gets no
+    FOR clause."""
+    await uow.session.execute(
+        select(Project.id).where(Project.id == project_id).with_for_update(key_share=True)
+    )
 
 
 async def _load_membership(uow: UnitOfWork, project_id: int, user_id: int) -> Membership:
@@ -209,6 +231,7 @@ async def update_member(
 ) -> dict[str, Any]:
     new_role = _check_role(role)
     async with uow:
+        await _lock_project(uow, project_id)
         actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
         membership = await _load_membership(uow, project_id, user_id)
         current = Role(membership.role)
@@ -225,8 +248,14 @@ async def update_member(
 
 
 async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id: int) -> None:
-    """Admins remove anyone below owner; owners remove anyone; everyone may leave (but the last owner)."""
+    """Admins remove anyone below owner; owners remove anyone; everyone may leave (but the last owner).
+
+    Access ends in the same transaction: the user stops watching the project's tickets (no more
+    comment or status notifications; routing also checks membership when it routes), and the
+    `member.removed` event closes their sockets on the project and tells their notifications sockets
+    (`project_removed`) on every instance."""
     async with uow:
+        await _lock_project(uow, project_id)
         if user_id == actor.id:
             actor_role = await authorize(uow.session, project_id, actor, Action.READ)
         else:
@@ -239,5 +268,13 @@ async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id:
                 raise Conflict("the last owner cannot be removed", fields={"user_id": "last owner"})
         view = member_view(membership)
         await uow.session.delete(membership)
+        await uow.session.execute(
+            delete(TicketWatcher)
+            .where(
+                TicketWatcher.user_id == user_id,
+                TicketWatcher.ticket_id.in_(select(Ticket.id).where(Ticket.project_id == project_id)),
+            )
+            .execution_options(synchronize_session=False)
+        )
         uow.emit(EventType.MEMBER_REMOVED, project_id=project_id, actor_id=actor.id, payload={"member": view})
         await uow.commit()

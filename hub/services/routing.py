@@ -10,8 +10,14 @@ notifications and a rolled-back one has none. Rules:
 - a new @mention in a description → that user: `mention`;
 - `notification.custom` (from `hub.notify`) → its user.
 
-Never to the actor themself. Each recipient's preferences then decide, per destination (web, Slack,
-Discord), immediate, digest or off; quiet hours turn immediate chat messages into digest entries.
+Never to the actor themself, and about a project only to its **current** members
+(`policy.receives_notification`): whoever was removed meanwhile — still named in an event's watchers,
+say — gets nothing, site admins without a membership neither. Membership is read once per batch, in
+this transaction, after the events were written: on PostgreSQL under the outbox lock, which a
+removal's own `member.removed` event must take too, so a removal either committed before this read or
+commits after these notifications (which then predate it). Each recipient's preferences then
+decide, per destination (web, Slack, Discord), immediate, digest or off; quiet hours turn immediate
+chat messages into digest entries.
 A notification every destination has turned off is not stored at all.
 """
 
@@ -27,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.models import Event, Notification, User
 from hub.adapters.db.types import utcnow
 from hub.services import preferences
+from hub.services.policy import memberships_among, receives_notification
 
 Draft = tuple[int, str, str, str]  # (user_id, notification_type, title, message)
 
@@ -96,12 +103,16 @@ async def notifications_for(session: AsyncSession, events: Sequence[Event]) -> l
     user_ids = {draft[0] for _event, draft in planned}
     rows = await session.execute(select(User.id, User.preferences).where(User.id.in_(user_ids)))
     prefs = {uid: preferences.merged(stored) for uid, stored in rows}
+    projects = {event.project_id for event, _draft in planned if event.project_id is not None}
+    members = await memberships_among(session, projects, user_ids)
     now = utcnow()
     created: list[Notification] = []
     seen: set[tuple[int, int]] = set()
     for event, (user_id, kind, title, message) in planned:
         if user_id not in prefs or (event.id, user_id) in seen:
             continue  # deleted user, or already notified about this event
+        if not receives_notification(event.project_id, user_id, members):
+            continue  # not (or no longer) a member of the project
         seen.add((event.id, user_id))
         modes = _decide(prefs[user_id], kind, now)
         if set(modes.values()) == {"off"}:

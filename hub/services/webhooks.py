@@ -54,6 +54,7 @@ def webhook_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "disabled_at": iso(endpoint.disabled_at),
         "failing_since": iso(endpoint.failing_since),
         "previous_secret_expires_at": iso(endpoint.previous_secret_expires_at),
+        "created_by": endpoint.created_by,
         "created_at": iso(endpoint.created_at),
         "updated_at": iso(endpoint.updated_at),
     }

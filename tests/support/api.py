@@ -106,7 +106,7 @@ class Api:
 
     async def add(self, owner: User, project_id: int, user: User, role: str) -> None:
         reply = await self.post(
-            f"/api/projects/{project_id}/members", json={"user_id": user.id, "role": role}, token=owner.token
+            f"/api/projects/{project_id}/members", json={"email": user.email, "role": role}, token=owner.token
         )
         assert reply.status == 201, reply.body
 

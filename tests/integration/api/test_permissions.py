@@ -58,7 +58,7 @@ ROWS: list[Row] = [
 
 async def _add_member(w: World) -> Request:
     user = await _new_user(w)
-    return "POST", f"/api/projects/{w.pid}/members", {"user_id": user.id, "role": "member"}
+    return "POST", f"/api/projects/{w.pid}/members", {"email": user.email, "role": "member"}
 
 
 async def _change_member(w: World) -> Request:

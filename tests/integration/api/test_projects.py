@@ -42,6 +42,8 @@ async def test_members_by_id_or_email_and_role_changes(api: Api) -> None:
     owner, bob, cat = await api.user("Owner"), await api.user("Bob"), await api.user("Cat")
     project = await api.project(owner)
     pid = project["id"]
+    # By id: someone the owner already works with (in another project of theirs).
+    await api.add(owner, (await api.project(owner, "OTH"))["id"], bob, "viewer")
     by_id = await api.post(
         f"/api/projects/{pid}/members", json={"user_id": bob.id, "role": "admin"}, token=owner.token
     )
