@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--name", required=True)
     create.add_argument("--admin", action="store_true", help="site administrator (owner rights everywhere)")
+    deactivate = user_sub.add_parser(
+        "deactivate", help="stop a user from signing in and end all their sessions and sockets now"
+    )
+    deactivate.add_argument("email")
+    reactivate = user_sub.add_parser("reactivate", help="let a deactivated user sign in again")
+    reactivate.add_argument("email")
 
     token = sub.add_parser("token", help="print an access token for a user (for scripts)")
     token.add_argument("email")
@@ -78,6 +84,25 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     print(f"created user {user.id} <{user.email}>{' (admin)' if user.is_admin else ''}")
 
 
+async def _set_active(settings: Settings, args: argparse.Namespace) -> None:
+    """`user deactivate|reactivate EMAIL`. Running hubs see the change at once (every request and
+    socket admission reads it) and close the user's open sockets within a second or so (the
+    `session.revoked` event reaches them through their outbox poll)."""
+    from hub.context import build_context
+    from hub.services import auth
+
+    context = build_context(settings)
+    try:
+        user_id = await auth.user_id_for_email(context.uow(), args.email)
+        if args.user_command == "deactivate":
+            user = await auth.deactivate_user(context.uow(), user_id, actor=None)
+        else:
+            user = await auth.reactivate_user(context.uow(), user_id, actor=None)
+    finally:
+        await context.db.dispose()
+    print(f"{args.user_command}d user {user['id']} <{user['email']}>")
+
+
 async def _token(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
@@ -93,6 +118,9 @@ async def _token(settings: Settings, args: argparse.Namespace) -> None:
         await context.db.dispose()
     if user is None:
         raise SystemExit(f"switchboard: no user with email {args.email}")
+    if user.deactivated_at is not None:
+        raise SystemExit(f"switchboard: user {args.email} is deactivated")
+    # Session-less (no `sid`): ended by deactivation, a password change or "sign out everywhere".
     print(issue_access_token(context.tokens, user.id, args.ttl))
 
 
@@ -118,7 +146,8 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         await load_demo(context)
         context.extras["demo_login"] = {"email": DEMO_USERS[0][0], "password": DEMO_PASSWORD}
     app = create_app(settings, context)
-    attach_worker(app, context)  # the webhook worker runs in-process; the publisher wakes it
+    if settings.webhook_in_process:
+        attach_worker(app, context)  # the webhook worker runs in-process; the publisher wakes it
     url = f"http://{args.host}:{args.port}/"
     print(f"Switchboard is running at {url}  (API docs: {url}docs)", flush=True)
     if args.demo:
@@ -148,8 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.is_sqlite:
                 asyncio.run(_migrate(settings))
             asyncio.run(_demo(settings))
-        elif args.command == "user":
+        elif args.command == "user" and args.user_command == "create":
             asyncio.run(_create_user(settings, args))
+        elif args.command == "user":
+            asyncio.run(_set_active(settings, args))
         elif args.command == "token":
             asyncio.run(_token(settings, args))
         elif args.command == "worker":

@@ -7,8 +7,18 @@ from typing import Any
 from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
-from hub.api.deps import current_user, hub
-from hub.api.schemas import LoginIn, LogoutIn, MeOut, RefreshIn, RegisterIn, TokenOut, UserOut
+from hub.api.deps import current_session, current_user, hub
+from hub.api.limits import client_address, limits
+from hub.api.schemas import (
+    LoginIn,
+    LogoutIn,
+    MeOut,
+    PasswordChangeIn,
+    RefreshIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
 from hub.domain.errors import Forbidden
 from hub.services import auth
 from hub.services.views import user_view
@@ -21,6 +31,7 @@ bp = Blueprint("auth", __name__, url_prefix="/api")
 @validate_response(UserOut, 201)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
     """Create an account (when ALLOW_SIGNUP is on)."""
+    await limits().check_register(client_address())
     context = hub()
     if not context.settings.allow_signup:
         raise Forbidden("sign-up is disabled on this hub; ask an administrator for an account")
@@ -32,16 +43,20 @@ async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
 @validate_request(LoginIn)
 @validate_response(TokenOut)
 async def login(data: LoginIn) -> dict[str, Any]:
-    """Exchange email and password for an access token and a refresh token."""
+    """Exchange email and password for an access token and a refresh token (a new session).
+    A deactivated account gets 403 `account_deactivated`, once the password is right."""
     context = hub()
-    return await auth.login(context.uow(), context.tokens, data.email, data.password)
+    async with limits().login_attempt(data.email, client_address()):
+        return await auth.login(context.uow(), context.tokens, data.email, data.password)
 
 
 @bp.post("/auth/refresh")
 @validate_request(RefreshIn)
 @validate_response(TokenOut)
 async def refresh(data: RefreshIn) -> dict[str, Any]:
-    """Rotate a refresh token. Reusing a rotated token revokes every token of that login."""
+    """Rotate a refresh token. Reusing a rotated token revokes every token of that login (a replay
+    within a few seconds, as when two tabs race, is forgiven once)."""
+    await limits().check_refresh(client_address())
     context = hub()
     return await auth.refresh(context.uow(), context.tokens, data.refresh_token)
 
@@ -49,9 +64,11 @@ async def refresh(data: RefreshIn) -> dict[str, Any]:
 @bp.post("/auth/logout")
 @validate_request(LogoutIn)
 async def logout(data: LogoutIn) -> tuple[str, int]:
-    """Revoke the given refresh token's login (or all of the user's logins when none is given)."""
-    user = await current_user()
-    await auth.logout(hub().uow(), user, data.refresh_token)
+    """End this session: its access tokens stop working at once and its sockets close with 4001, on
+    every instance; the given refresh token's session ends too. `everywhere` (or a token without a
+    session and no refresh token) ends every session of the user."""
+    user, claims = await current_session()
+    await auth.logout(hub().uow(), user, claims, data.refresh_token, everywhere=data.everywhere)
     return "", 204
 
 
@@ -60,3 +77,13 @@ async def logout(data: LogoutIn) -> tuple[str, int]:
 async def me() -> dict[str, Any]:
     """The authenticated user."""
     return await auth.get_me(hub().uow(), await current_user())
+
+
+@bp.post("/me/password")
+@validate_request(PasswordChangeIn)
+async def change_password(data: PasswordChangeIn) -> tuple[str, int]:
+    """Change your password (send the current one). Every other session of yours ends at once (its
+    tokens get 401, its sockets close with 4001); this one stays signed in."""
+    user, claims = await current_session()
+    await auth.change_password(hub().uow(), user, claims, data.current_password, data.new_password)
+    return "", 204

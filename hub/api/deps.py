@@ -7,7 +7,7 @@ from quart import current_app, request
 from hub.context import HubContext
 from hub.domain.errors import Unauthenticated
 from hub.domain.identity import Actor
-from hub.services.auth import user_for_token
+from hub.services.auth import AccessClaims, authenticate, user_for_token
 
 
 def hub() -> HubContext:
@@ -24,6 +24,13 @@ def bearer_token() -> str:
 
 
 async def current_user() -> Actor:
-    """The user of the request's access token; 401 when it is missing, bad or expired."""
+    """The user of the request's access token; 401 when it is missing, bad or expired, its session
+    ended or its user is deactivated (one database read, see `services.auth.authenticate`)."""
     context = hub()
     return await user_for_token(context.uow(), context.tokens, bearer_token())
+
+
+async def current_session() -> tuple[Actor, AccessClaims]:
+    """`current_user` with the token's claims (its session), for handlers that end sessions."""
+    context = hub()
+    return await authenticate(context.uow(), context.tokens, bearer_token())

@@ -36,6 +36,8 @@ from hub.adapters.db.models import Event, Notification
 from hub.realtime import codes, messages
 from hub.realtime.asgi import batched_writes
 from hub.realtime.connection import Connection
+from hub.realtime.sessions import RecentRevocations, Revocation
+from hub.services.auth import SESSION_REVOKED
 from hub.services.views import event_view, notification_view
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,9 @@ class Fanout:
         self.projects: dict[int, set[Connection]] = {}
         self.users: dict[int, set[Connection]] = {}
         self.presence: dict[int, set[Connection]] = {}
-        self._per_user: dict[int, int] = {}
+        #: Every registered socket of each user (any kind): what `sockets_of` counts and sessions end.
+        self._per_user: dict[int, set[Connection]] = {}
+        self.revocations = RecentRevocations()
         self._heap: list[tuple[int, dict[str, Any]]] = []
         self._wake = asyncio.Event()
         self._gap_since: float | None = None
@@ -117,7 +121,7 @@ class Fanout:
         conns = self._index(conn).setdefault(self._key(conn), set())
         if conn not in conns:
             conns.add(conn)
-            self._per_user[conn.actor.id] = self._per_user.get(conn.actor.id, 0) + 1
+            self._per_user.setdefault(conn.actor.id, set()).add(conn)
 
     def unregister(self, conn: Connection) -> None:
         index = self._index(conn)
@@ -127,14 +131,28 @@ class Fanout:
         conns.discard(conn)
         if not conns:
             del index[self._key(conn)]
-        left = self._per_user[conn.actor.id] - 1
-        if left:
-            self._per_user[conn.actor.id] = left
-        else:
+        mine = self._per_user[conn.actor.id]
+        mine.discard(conn)
+        if not mine:
             del self._per_user[conn.actor.id]
 
     def sockets_of(self, user_id: int) -> int:
-        return self._per_user.get(user_id, 0)
+        return len(self._per_user.get(user_id, ()))
+
+    def _end_sessions(self, event_id: int, payload: dict[str, Any]) -> None:
+        """A `session.revoked` event: close this instance's sockets of the ended session(s) with 4001
+        (hub.realtime.sessions), and remember it for sockets still being admitted."""
+        revocation = Revocation.of(event_id, payload)
+        self.revocations.add(revocation)
+        for conn in list(self._per_user.get(revocation.user_id, ())):
+            if revocation.ends(conn):
+                conn.close(codes.UNAUTHENTICATED, revocation.reason)
+
+    def ended_since(self, conn: Connection, position: int) -> str | None:
+        """Why `conn`'s session was ended by an event delivered after `position` (the cursor before
+        its token was checked), or None."""
+        revocation = self.revocations.ending(conn, position)
+        return None if revocation is None else revocation.reason
 
     def connections(self) -> Iterable[Connection]:
         for group in (self.projects, self.users, self.presence):
@@ -256,6 +274,8 @@ class Fanout:
         if self.observe_latency is not None and event.get("created_at"):
             committed = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
             self.observe_latency(max(0.0, time.time() - committed.timestamp()))
+        if event["type"] == SESSION_REVOKED:
+            self._end_sessions(event_id, event["payload"])
         project_id = event["project_id"]
         conns = self.projects.get(project_id) if project_id is not None else None
         if conns:
@@ -273,11 +293,30 @@ class Fanout:
                 for conn in list(targets):
                     conn.push(event_id, text)
         if event["type"] == "member.removed":
-            self._evict(int(project_id), int(event["payload"]["member"]["user_id"]))
+            self._evict(int(project_id), int(event["payload"]["member"]["user_id"]), event_id)
+        elif event["type"] == "member.added":
+            self._welcome(event, int(event["payload"]["member"]["user_id"]), event_id)
 
-    def _evict(self, project_id: int, user_id: int) -> None:
-        """A removed member stops receiving the project's events at once."""
+    def _evict(self, project_id: int, user_id: int, event_id: int) -> None:
+        """A removed member stops receiving the project's events at once (every instance hears the
+        event on the bus): their tickets and presence sockets on it close with 4003, and their
+        notifications sockets are told `project_removed`."""
         for group in (self.projects, self.presence):
             for conn in list(group.get(project_id, ())):
                 if conn.actor.id == user_id:
                     conn.close(codes.FORBIDDEN, "you are no longer a member of this project")
+        targets = self.users.get(user_id)
+        if targets:
+            text = messages.dumps({"type": "project_removed", "event_id": event_id, "project_id": project_id})
+            for conn in list(targets):
+                conn.push(event_id, text)
+
+    def _welcome(self, event: dict[str, Any], user_id: int, event_id: int) -> None:
+        """A new member's notifications sockets are told `project_added` (with the project as they
+        see it, when the event carries it)."""
+        targets = self.users.get(user_id)
+        if targets:
+            project = event["payload"].get("project") or {"id": event["project_id"]}
+            text = messages.dumps({"type": "project_added", "event_id": event_id, "project": project})
+            for conn in list(targets):
+                conn.push(event_id, text)

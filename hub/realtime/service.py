@@ -19,7 +19,7 @@ from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.presence import PresenceStore, create_presence
 from hub.realtime import codes, messages
-from hub.realtime.connection import Connection
+from hub.realtime.connection import DEFAULT_LIMITS, Connection
 from hub.realtime.fanout import Fanout
 from hub.realtime.presence import PresenceHub
 from hub.realtime.publisher import EventPublisher
@@ -47,6 +47,8 @@ class Realtime:
         observe_latency: Callable[[float], None] | None = None,
     ) -> None:
         self.stats: dict[str, int] = {}
+        #: How far a socket may fall behind (hub.app sets it from the settings).
+        self.send_limits = DEFAULT_LIMITS
         self.db = db
         self.max_replay = MAX_REPLAY
         self.bus: EventBus = create_bus(redis_url, prefix=prefix)

@@ -159,6 +159,8 @@ async def redeem_link_code(
         user = await uow.session.get(User, row.user_id)
         if user is None:
             raise NotFound("the code's account no longer exists")
+        if user.deactivated_at is not None:
+            raise NotFound("the code's account is deactivated")
         return await _link(uow, who, user, "code", now)
 
 
@@ -172,7 +174,7 @@ async def link_by_email(uow: UnitOfWork, who: ChatUser, email: str) -> Actor | N
         return None
     async with uow:
         user = await uow.session.scalar(select(User).where(User.email == normalize_email(email)))
-        if user is None:
+        if user is None or user.deactivated_at is not None:
             return None
         return await _link(uow, who, user, "email", utcnow())
 
@@ -183,7 +185,7 @@ async def resolve_actor(uow: UnitOfWork, who: ChatUser) -> Actor | None:
         user = await uow.session.scalar(
             select(User)
             .join(ChatIdentity, ChatIdentity.user_id == User.id)
-            .where(*_same_account(who))
+            .where(*_same_account(who), User.deactivated_at.is_(None))  # deactivated: acts as no one
             .order_by(ChatIdentity.id)
             .limit(1)
         )

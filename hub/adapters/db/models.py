@@ -42,6 +42,24 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     preferences: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by a site admin: no login, no refresh, every token and socket refused (see services/auth.py).
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Access tokens *without* a session (`switchboard token`) issued at or before this second are
+    #: refused: set when all of the user's sessions are cut (password change, "sign out everywhere").
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginSession(Base):
+    """One login: the refresh-token family of that id and every access token issued from it (`sid`).
+
+    Revoking the row ends them all at once; every request reads it with the user (one statement)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RefreshToken(Base):
@@ -56,6 +74,8 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: When this token, already rotated, was presented again within the grace (allowed once).
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
