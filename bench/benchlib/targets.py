@@ -83,6 +83,13 @@ def base_env(**extra: str) -> dict[str, str]:
         if not k.startswith(("DATABASE_", "REDIS_", "SLACK_", "DISCORD_", "PYTHON"))
     }
     env.update(SECRET_KEY=SECRET, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO), SWITCHBOARD_ENV="development")
+    # The load generator signs up and adds hundreds of users from one address: no abuse limits here.
+    env.update(
+        {
+            f"{name}_RATE_LIMIT": "off"
+            for name in ("LOGIN", "LOGIN_ADDRESS", "REGISTER", "REFRESH", "MEMBER_ADD")
+        }
+    )
     env.update(extra)
     return env
 

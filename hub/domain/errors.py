@@ -48,5 +48,11 @@ class Conflict(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many attempts; `retry_after` is how many seconds until one would be allowed again."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message, fields=fields)
+        self.retry_after = retry_after

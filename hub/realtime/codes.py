@@ -9,3 +9,4 @@ PING_TIMEOUT = 4002  #: no answer to the server's ping within 20 s
 FORBIDDEN = 4003  #: not a member, no such project, or removed from it
 SLOW_CONSUMER = 4008  #: fell behind (send queue full); reconnect with last_event_id to resume
 TOO_MANY_SOCKETS = 4029  #: too many sockets for this user on this instance
+RATE_LIMITED = 4029  #: kept sending faster than the inbound limit after the rate_limited error

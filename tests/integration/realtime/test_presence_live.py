@@ -52,13 +52,14 @@ async def test_typing_expires_without_refresh(live: Live) -> None:
     pid = (await live.api.project(alice))["id"]
     await live.api.add(alice, pid, bob, "member")
     live.realtime.presence.typing_ttl = 1.0
+    ticket = await live.api.ticket(alice, pid)  # typing names a ticket of the project
     path = f"/ws/projects/{pid}/presence/"
     async with (
         ws_connect(live.address, path, token=alice.token) as a,
         ws_connect(live.address, path, token=bob.token) as b,
     ):
         await b.recv_type("presence_state")
-        await b.send({"type": "typing", "ticket_id": 7, "is_typing": True})
+        await b.send({"type": "typing", "ticket_id": ticket["id"], "is_typing": True})
         assert (await a.recv_type("typing"))["is_typing"] is True
         started = asyncio.get_running_loop().time()
         stopped = await a.recv_type("typing", within=5)
@@ -84,6 +85,7 @@ async def test_repeated_typing_is_throttled(live: Live) -> None:
     alice, bob = await live.api.user(), await live.api.user()
     pid = (await live.api.project(alice))["id"]
     await live.api.add(alice, pid, bob, "member")
+    ticket = await live.api.ticket(alice, pid)
     path = f"/ws/projects/{pid}/presence/"
     async with (
         ws_connect(live.address, path, token=alice.token) as a,
@@ -91,7 +93,7 @@ async def test_repeated_typing_is_throttled(live: Live) -> None:
     ):
         await b.recv_type("presence_state")
         for _ in range(5):
-            await b.send({"type": "typing", "ticket_id": 3, "is_typing": True})
+            await b.send({"type": "typing", "ticket_id": ticket["id"], "is_typing": True})
         assert (await a.recv_type("typing"))["is_typing"] is True
         extra = [m for m in await a.silent(0.5) if m["type"] == "typing"]
         assert extra == []
