@@ -20,7 +20,7 @@ from bots.notify import Notifier
 from bots.relay import Relay, RelayObserver
 from bots.slack.app import SlackParts, build
 from bots.slack.config import SlackConfig
-from bots.slack.routes import blueprint
+from bots.slack.routes import blueprint, standalone_app
 from bots.slack.sink import SlackSink
 from bots.slack.socket import SocketMode
 from bots.standalone import bot_process
@@ -91,7 +91,7 @@ def install(
         return None
     runtime = SlackRuntime(config, context, presence.from_hub(context), observer=observer)
     context.extras[EXTRA_KEY] = runtime
-    app.register_blueprint(blueprint(runtime.bolt))
+    app.register_blueprint(blueprint(runtime.bolt, config.signing_secret))
     realtime = context.extras.get("realtime")
 
     @app.while_serving
@@ -126,9 +126,7 @@ async def run_standalone(
             else:
                 from hypercorn.asyncio import serve
 
-                web = Quart("switchboard-slack")
-                web.register_blueprint(blueprint(runtime.bolt))
-                web.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+                web = standalone_app(runtime.bolt, config.signing_secret, settings.max_body_bytes)
                 await serve(web, hypercorn_config(f"{host}:{port}"), shutdown_trigger=process.stop.wait)
         finally:
             await runtime.stop()

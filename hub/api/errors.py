@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,7 +11,7 @@ from quart import Quart, Response, jsonify
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from hub.domain.errors import DomainError
+from hub.domain.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,11 @@ def pydantic_fields(error: ValidationError) -> dict[str, str]:
 def install_error_handlers(app: Quart) -> None:
     @app.errorhandler(DomainError)
     async def _domain(error: DomainError) -> Response:
-        return error_response(error.status, error.code, error.message, error.fields)
+        response = error_response(error.status, error.code, error.message, error.fields)
+        if isinstance(error, RateLimited):
+            # Whole seconds, rounded up (RFC 9110), and at least 1 so clients never retry in a loop.
+            response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+        return response
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _schema(error: RequestSchemaValidationError) -> Response:
@@ -74,7 +79,11 @@ def install_error_handlers(app: Quart) -> None:
             message = "the request body is not valid JSON" if "JSON" in (message or "") else message
         if status == 413:
             message = "the request body is too large"
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        for name, value in error.get_headers():
+            if name.lower() == "allow":  # a 405 says which methods the resource has (RFC 9110)
+                response.headers["Allow"] = value
+        return response
 
     @app.errorhandler(Exception)
     async def _crash(error: Exception) -> Response:

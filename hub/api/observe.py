@@ -1,7 +1,16 @@
-"""Request ids, access logs and HTTP metrics for every request; the `/metrics` endpoint."""
+"""Request ids, access logs and HTTP metrics for every request; the `/metrics` endpoint.
+
+`/metrics` is not public: with METRICS_TOKEN set it wants `Authorization: Bearer <METRICS_TOKEN>`
+(401 otherwise); without it, it answers only requests made directly from this machine — a loopback
+peer (or none: a Unix socket, the test client) and no `X-Forwarded-For`/`Forwarded`/`X-Real-IP`
+header, since a reverse proxy on the same host forwards everyone's requests from loopback (403
+otherwise).
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import time
 import uuid
@@ -11,6 +20,7 @@ from quart import Blueprint, Quart, Response, g, request
 from quart_schema import hide
 
 from hub.api.deps import hub
+from hub.api.errors import error_response
 from hub.observability.logs import redact, request_id
 from hub.observability.metrics import Metrics
 
@@ -23,10 +33,44 @@ def _metrics() -> Metrics:
     return metrics
 
 
+_PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def _direct_local_request() -> bool:
+    if any(name in request.headers for name in _PROXY_HEADERS):
+        return False
+    client = request.scope.get("client")
+    if not client:
+        return True  # a Unix socket or an in-process client
+    try:
+        return ipaddress.ip_address(str(client[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_refusal() -> Response | None:
+    """Why this request may not read `/metrics` (an error response), or None when it may."""
+    token = hub().settings.metrics_token
+    if token is not None:
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), expected):
+            return None
+        return error_response(401, "unauthenticated", "send Authorization: Bearer <METRICS_TOKEN>")
+    if _direct_local_request():
+        return None
+    return error_response(
+        403, "forbidden", "/metrics answers only local requests; set METRICS_TOKEN to scrape it remotely"
+    )
+
+
 @bp.get("/metrics")
 @hide
 async def metrics() -> Response:
     """Prometheus metrics (text exposition format)."""
+    refusal = metrics_refusal()
+    if refusal is not None:
+        return refusal
     return Response(generate_latest(_metrics().registry), content_type=CONTENT_TYPE_LATEST)
 
 

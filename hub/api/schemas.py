@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hub.domain.limits import BIGINT_MAX, INT_MAX, digits_up_to, find_text_problem
 
 StatusName = Literal["todo", "in_progress", "in_review", "done", "canceled"]
 PriorityName = Literal["low", "medium", "high", "urgent"]
 RoleName = Literal["owner", "admin", "member", "viewer"]
 
 
-class Strict(BaseModel):
+#: The id of a row of an `INTEGER` table (users, projects, tickets, ...), as a body or query field.
+RowId = Annotated[int, Field(ge=1, le=INT_MAX)]
+#: The id of a row of a `BIGINT` table (events, notifications, deliveries).
+BigRowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+#: JSON Schema `pattern` of text that must not be blank (the services strip it, then check).
+NOT_BLANK = r"\S"
+#: A project key as sent: letters are upper-cased on the way in, so `ops` creates `OPS`.
+KEY_IN = r"^[A-Za-z][A-Za-z0-9]{1,9}$"
+#: A project key as stored and returned.
+KEY = r"^[A-Z][A-Z0-9]{1,9}$"
+
+
+def _not_blank(description: str | None = None) -> dict[str, Any]:
+    """Documents (in /openapi.json) that blank text is refused; the service checks it."""
+    extra: dict[str, Any] = {"json_schema_extra": {"pattern": NOT_BLANK}}
+    if description:
+        extra["description"] = description
+    return extra
+
+
+class StorableText(BaseModel):
+    """Every text field, list item and mapping key is refused (422, naming the field) when the
+    database could not store it: NUL characters or lone surrogates (see `hub.domain.limits`)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = find_text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+class Strict(StorableText):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -34,6 +69,17 @@ class RefreshIn(Strict):
 
 class LogoutIn(Strict):
     refresh_token: str | None = Field(default=None, max_length=200)
+    everywhere: bool = Field(
+        default=False,
+        description="end every session of the user, not only this one (and the refresh token's)",
+    )
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(
+        max_length=256, description="8-256 characters, not a common password, not your email or name"
+    )
 
 
 class TokenOut(BaseModel):
@@ -54,21 +100,31 @@ class MeOut(UserOut):
     created_at: datetime
 
 
+class AccountOut(UserOut):
+    is_admin: bool
+    deactivated_at: datetime | None
+
+
 # --- projects -------------------------------------------------------------------------------------
 class ProjectIn(Strict):
-    key: str = Field(min_length=2, max_length=10, description="2-10 uppercase letters/digits, e.g. OPS")
-    name: str = Field(min_length=1, max_length=120)
+    key: str = Field(
+        min_length=2,
+        max_length=10,
+        description="2-10 letters/digits starting with a letter, e.g. OPS; stored upper-cased",
+        json_schema_extra={"pattern": KEY_IN},
+    )
+    name: str = Field(min_length=1, max_length=120, **_not_blank())
     description: str = Field(default="", max_length=10_000)
 
 
 class ProjectPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: str | None = Field(default=None, min_length=1, max_length=120, **_not_blank())
     description: str | None = Field(default=None, max_length=10_000)
 
 
 class ProjectOut(BaseModel):
     id: int
-    key: str
+    key: str = Field(pattern=KEY)
     name: str
     description: str
     role: RoleName | None = None
@@ -81,7 +137,7 @@ class ProjectList(BaseModel):
 
 
 class MemberIn(Strict):
-    user_id: int | None = None
+    user_id: RowId | None = None
     email: str | None = Field(default=None, max_length=320)
     role: RoleName = "member"
 
@@ -103,32 +159,53 @@ class MemberList(BaseModel):
 
 
 # --- tickets --------------------------------------------------------------------------------------
+#: A label: 1-50 characters once stripped.
+Label = Annotated[str, Field(min_length=1, max_length=50, json_schema_extra={"pattern": NOT_BLANK})]
+
+
 class TicketIn(Strict):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200, **_not_blank())
     description: str = Field(default="", max_length=50_000)
     status: StatusName = "todo"
     priority: PriorityName = "medium"
-    assignee_id: int | None = None
-    labels: list[str] = Field(default_factory=list, max_length=20)
+    assignee_id: RowId | None = None
+    labels: list[Label] = Field(default_factory=list, max_length=20)
 
 
 class TicketPatch(Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=200, **_not_blank())
     description: str | None = Field(default=None, max_length=50_000)
     status: StatusName | None = None
     priority: PriorityName | None = None
-    assignee_id: int | None = None
-    labels: list[str] | None = Field(default=None, max_length=20)
-    version: int | None = Field(default=None, description="the version you edited; stale → 409")
+    assignee_id: RowId | None = None
+    labels: list[Label] | None = Field(default=None, max_length=20)
+    version: int | None = Field(
+        default=None, ge=1, le=INT_MAX, description="the version you edited; stale → 409"
+    )
 
 
-class TicketQuery(BaseModel):
-    status: str | None = Field(default=None, description="a status, or several separated by commas")
-    assignee: str | None = Field(default=None, description="a user id, `me` or `none`")
-    label: str | None = None
+def _statuses_pattern() -> str:
+    names = "|".join(StatusName.__args__)
+    return rf"^ *({names}) *(, *({names}) *)*$"
+
+
+class TicketQuery(StorableText):
+    status: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a status, or several separated by commas",
+        json_schema_extra={"pattern": _statuses_pattern()},
+    )
+    assignee: str | None = Field(
+        default=None,
+        max_length=10,
+        description=f"a user id (1 to {INT_MAX}), `me` or `none`",
+        json_schema_extra={"pattern": rf"^(me|none|{digits_up_to(INT_MAX)})$"},
+    )
+    label: str | None = Field(default=None, max_length=50)
     q: str | None = Field(default=None, max_length=200, description="text in title or description")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = Field(default=None, max_length=200, description="`next_cursor` of the previous page")
 
 
 class TicketOut(BaseModel):
@@ -156,7 +233,7 @@ class TicketList(BaseModel):
 
 # --- comments -------------------------------------------------------------------------------------
 class CommentIn(Strict):
-    body: str = Field(min_length=1, max_length=10_000)
+    body: str = Field(min_length=1, max_length=10_000, **_not_blank())
 
 
 class CommentOut(BaseModel):
@@ -175,10 +252,10 @@ class CommentList(BaseModel):
 
 
 # --- notifications and events ---------------------------------------------------------------------
-class NotificationQuery(BaseModel):
+class NotificationQuery(StorableText):
     unread: bool = False
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = None
+    before: BigRowId | None = Field(default=None, description="a notification id: list older ones")
 
 
 class NotificationOut(BaseModel):
@@ -233,8 +310,8 @@ class ReadAllOut(BaseModel):
     updated: int
 
 
-class EventQuery(BaseModel):
-    after: int = Field(default=0, ge=0)
+class EventQuery(StorableText):
+    after: int = Field(default=0, ge=0, le=BIGINT_MAX, description="an event id: list newer ones")
     limit: int = Field(default=100, ge=1, le=500)
 
 

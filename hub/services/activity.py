@@ -10,6 +10,7 @@ from hub.adapters.db.models import Event
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import ValidationFailed
 from hub.domain.identity import Actor
+from hub.domain.limits import BIGINT_MAX
 from hub.services.policy import Action, authorize, can_see_event
 from hub.services.views import event_view
 
@@ -23,8 +24,8 @@ async def list_events(
     oldest first; `next_after` continues the walk (past hidden events too, so a page may hold fewer than
     `limit` items while more follow)."""
     errors: dict[str, str] = {}
-    if after < 0:
-        errors["after"] = "must be 0 or more"
+    if not 0 <= after <= BIGINT_MAX:
+        errors["after"] = f"must be between 0 and {BIGINT_MAX}"
     if not 1 <= limit <= MAX_LIMIT:
         errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
     if errors:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,6 +24,7 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Priority, Role, Status
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
+from hub.domain.limits import INT_MAX, parse_id, text_problem
 from hub.domain.mentions import Mentionable, resolve_mentions
 from hub.services.policy import Action, authorize, roles_allowing
 from hub.services.views import iso, ticket_view
@@ -33,7 +36,7 @@ TICKET_LOAD = (
     selectinload(Ticket.labels),
     selectinload(Ticket.watchers),
 )
-_KEY_REF = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d+)$")
+_KEY_REF = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-([0-9]{1,10})$", re.ASCII)
 MAX_LABELS = 20
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -99,14 +102,15 @@ async def load_ticket(uow: UnitOfWork, ref: int | str, *, for_update: bool = Fal
     """Find a ticket by numeric id or key (`OPS-12`); NotFound if there is none."""
     query: Select[tuple[Ticket]] = select(Ticket).options(*TICKET_LOAD)
     text = str(ref).strip()
-    if text.isdigit():
-        query = query.where(Ticket.id == int(text))
-    elif match := _KEY_REF.match(text):
+    # ASCII digits only, within the column's range: anything else names no ticket (never a driver error).
+    if (ticket_id := parse_id(text)) is not None:
+        query = query.where(Ticket.id == ticket_id)
+    elif (match := _KEY_REF.match(text)) and (number := parse_id(match.group(2))) is not None:
         query = query.join(Ticket.project).where(
-            Project.key == match.group(1).upper(), Ticket.number == int(match.group(2))
+            Project.key == match.group(1).upper(), Ticket.number == number
         )
     else:
-        raise NotFound(f"no ticket {text}")
+        raise NotFound(f"no ticket {text[:40]}")
     ticket = await uow.session.scalar(query.execution_options(populate_existing=for_update))
     if ticket is None:
         raise NotFound(f"no ticket {text}")
@@ -129,12 +133,22 @@ async def _reload(uow: UnitOfWork, ticket_id: int) -> Ticket:
     return await load_ticket(uow, ticket_id)
 
 
-def add_watchers(uow: UnitOfWork, ticket: Ticket, user_ids: Iterable[int | None]) -> None:
+async def add_watchers(uow: UnitOfWork, ticket: Ticket, user_ids: Iterable[int | None]) -> list[int]:
+    """Make users follow the ticket; returns its watchers as this transaction knows them (sorted).
+
+    `INSERT … ON CONFLICT DO NOTHING`: two requests that both find a user not yet watching (two first
+    comments by one user at once) both succeed with one row. The ORM's `ticket.watchers` is not
+    updated: callers reload the ticket or use the list returned."""
     present = {w.user_id for w in ticket.watchers}
-    for user_id in user_ids:
-        if user_id is not None and user_id not in present:
-            ticket.watchers.append(TicketWatcher(ticket_id=ticket.id, user_id=user_id))
-            present.add(user_id)
+    new = sorted({user_id for user_id in user_ids if user_id is not None} - present)
+    if new:
+        insert_ = sqlite_insert if uow.db.is_sqlite else pg_insert
+        await uow.session.execute(
+            insert_(TicketWatcher.__table__)
+            .values([{"ticket_id": ticket.id, "user_id": user_id} for user_id in new])
+            .on_conflict_do_nothing()
+        )
+    return sorted(present | set(new))
 
 
 async def create_ticket(
@@ -333,10 +347,10 @@ def _decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded))["id"]
-        if not isinstance(value, int):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= INT_MAX:
             raise TypeError
         return value
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, RecursionError, binascii.Error):
         raise ValidationFailed("invalid cursor", fields={"cursor": "not a cursor from this API"}) from None
 
 
@@ -359,8 +373,12 @@ async def list_tickets(
         _check_choice("status", item, Status, errors)
     if not 1 <= limit <= MAX_LIMIT:
         errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
-    if assignee not in (None, "me", "none") and not str(assignee).isdigit():
-        errors["assignee"] = "must be a user id, me or none"
+    assignee_id = parse_id(assignee) if assignee not in (None, "me", "none") else None
+    if assignee not in (None, "me", "none") and assignee_id is None:
+        errors["assignee"] = f"must be a user id (1 to {INT_MAX}), me or none"
+    for name, text in (("q", q), ("label", label), ("status", status), ("cursor", cursor)):
+        if text is not None and (problem := text_problem(text)):
+            errors[name] = problem
     if errors:
         raise ValidationFailed("invalid filter", fields=errors)
     query = select(Ticket).options(*TICKET_LOAD).where(Ticket.project_id == project_id)
@@ -370,8 +388,8 @@ async def list_tickets(
         query = query.where(Ticket.assignee_id == actor.id)
     elif assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
-    elif assignee is not None:
-        query = query.where(Ticket.assignee_id == int(assignee))
+    elif assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
     if label:
         query = query.where(Ticket.id.in_(select(TicketLabel.ticket_id).where(TicketLabel.name == label)))
     if q and q.strip():
@@ -463,7 +481,6 @@ async def update_ticket(
             people = await project_people(uow, ticket.project_id)
             before = set(resolve_mentions(diff["description"][0] or "", people))
             mentioned = [uid for uid in resolve_mentions(ticket.description, people) if uid not in before]
-        add_watchers(uow, ticket, [changes.get("assignee_id"), *mentioned])
         ticket.updated_at = utcnow()
         try:
             await uow.session.flush()
@@ -471,6 +488,7 @@ async def update_ticket(
             raise Conflict(
                 f"ticket {ticket.key} was changed by someone else", fields={"version": "stale; reload"}
             ) from None
+        await add_watchers(uow, ticket, [changes.get("assignee_id"), *mentioned])
         ticket = await _reload(uow, ticket.id)
         view = ticket_view(ticket)
         _emit_changes(uow, actor, ticket, view, diff, origin, mentioned)
@@ -525,10 +543,13 @@ async def set_following(uow: UnitOfWork, actor: Actor, ref: int | str, follow: b
         if watching == follow:
             return ticket_view(ticket)
         if follow:
-            add_watchers(uow, ticket, [actor.id])
-        else:
-            ticket.watchers = [w for w in ticket.watchers if w.user_id != actor.id]
-        await uow.session.flush()
+            await add_watchers(uow, ticket, [actor.id])
+        else:  # a statement, not the ORM: two unfollows at once must not fail on a row already gone
+            await uow.session.execute(
+                delete(TicketWatcher.__table__).where(
+                    TicketWatcher.ticket_id == ticket.id, TicketWatcher.user_id == actor.id
+                )
+            )
         ticket = await _reload(uow, ticket.id)
         view = ticket_view(ticket)
         uow.emit(
