@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
 from wsproto import ConnectionState
+from wsproto.events import CloseConnection
+from wsproto.utilities import LocalProtocolError
 
 try:  # Hypercorn's internals, needed only for the fast path (`writer_of`)
     from hypercorn.asyncio.tcp_server import TCPServer
@@ -155,6 +158,41 @@ class FrameSocket:
     def buffered(self) -> int:
         """Bytes written (or gathered in a batch) but not yet taken by the kernel: this socket's backlog."""
         return self._transport.get_write_buffer_size() + self._pending_bytes
+
+    def unsent(self) -> int:
+        """Bytes handed to the transport that the kernel has not taken: nonzero while the peer lags."""
+        return self._transport.get_write_buffer_size()
+
+    def limit_kernel_buffer(self, size: int) -> None:
+        """Set SO_SNDBUF, so the kernel holds at most about twice `size` for a peer that stops reading
+        (by default Linux grows it to megabytes, and the backlog would only show here much later)."""
+        raw = self._transport.get_extra_info("socket")
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    def write_close(self, code: int, reason: str = "") -> bool:
+        """Put a close frame in the stream now, behind every frame written so far (frames gathered in
+        the current batch are dropped); False if the connection is already closing. The ASGI close
+        that must follow (`close`) then sends no second close frame."""
+        if not self._open():
+            return False
+        try:
+            data = self._stream.connection.send(CloseConnection(code=code, reason=reason))
+        except LocalProtocolError:
+            return False
+        self._writer.write(data)
+        return True
+
+    async def drained(self, within: float) -> bool:
+        """Wait (at most `within` seconds) until the kernel has taken every byte written."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self._transport.get_write_buffer_size() and not self._transport.is_closing():
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def send(self, data: str) -> None:
         if self.write(data):

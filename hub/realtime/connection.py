@@ -4,8 +4,14 @@ The fan-out calls `push()` synchronously for every socket of a project, so pushi
 never await. On a `FrameSocket` (hub.realtime.asgi) that is caught up, the shared frame is written at
 once and the connection's write buffer is the queue; otherwise the shared, already-serialised
 message goes on a deque and wakes this socket's writer task. A socket whose backlog passes its limits
-(256 queued messages, or 1 MiB queued or unsent) is closed with 4008 at once (its client resumes with
-`last_event_id`): one client that stops reading can never hold up the others or grow memory.
+(`SendLimits`: 256 queued messages, or 1 MiB queued or unsent; on the direct path also 256 messages
+written, or 10 s, without the kernel taking everything) is closed with 4008 at once (its client resumes
+with `last_event_id`): one client that stops reading can never hold up the others or grow memory.
+The kernel's send buffer of a direct socket is kept small (`SendLimits.kernel_buffer`), so the backlog
+is seen here, not absorbed by the kernel.
+
+The 4008 close frame is written behind the backlog, so a client that reads again gets its events and
+then the close code; a peer that has not read up to it after `close_grace` seconds is dropped.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import itertools
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hub.config import Settings
 from hub.domain.identity import Actor
 from hub.realtime import codes
 from hub.realtime.asgi import FrameSocket
@@ -27,6 +35,35 @@ _ids = itertools.count(1)
 
 MAX_QUEUE_MESSAGES = 256
 MAX_QUEUE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How far a socket may fall behind before it is closed with 4008 (settings `WS_SEND_*`)."""
+
+    #: Messages queued, or written while the kernel had not taken all the previous ones.
+    messages: int = MAX_QUEUE_MESSAGES
+    #: Bytes queued or not yet taken by the kernel.
+    bytes: int = MAX_QUEUE_BYTES
+    #: Seconds the kernel may go on refusing this socket's bytes while events keep coming.
+    stall_seconds: float = 10.0
+    #: Seconds the close frame may wait behind the backlog before the connection is dropped.
+    close_grace: float = 5.0
+    #: SO_SNDBUF of a direct socket (0: the kernel's own, which grows to megabytes).
+    kernel_buffer: int = 131_072
+
+
+DEFAULT_LIMITS = SendLimits()
+
+
+def send_limits(settings: Settings) -> SendLimits:
+    return SendLimits(
+        messages=settings.ws_send_queue_messages,
+        bytes=settings.ws_send_queue_bytes,
+        stall_seconds=settings.ws_send_stall_seconds,
+        close_grace=settings.ws_close_grace_seconds,
+        kernel_buffer=settings.ws_send_buffer_bytes,
+    )
 
 
 class SocketLike(Protocol):
@@ -47,17 +84,22 @@ class Connection:
         "conn_id",
         "expires_at",
         "handler",
+        "issued_at",
         "kind",
         "last_event_id",
         "last_seen",
+        "limits",
         "live",
         "ping_sent_at",
         "project_id",
         "queue",
         "queued_bytes",
         "replaying",
+        "session_id",
         "socket",
+        "stalled_since",
         "stats",
+        "unflushed",
         "wake",
         "writer",
     )
@@ -70,11 +112,19 @@ class Connection:
         kind: str,
         project_id: int | None,
         stats: dict[str, int],
+        *,
+        session_id: str | None = None,
+        issued_at: int = 0,
+        limits: SendLimits = DEFAULT_LIMITS,
     ) -> None:
         self.conn_id = f"c{next(_ids)}"
         self.socket = socket
         self.actor = actor
         self.expires_at = expires_at
+        #: The login session of the token the socket was admitted (or last re-authenticated) with, and
+        #: when that token was issued: a `session.revoked` event closes it (hub.realtime.sessions).
+        self.session_id = session_id
+        self.issued_at = issued_at
         self.kind = kind
         self.project_id = project_id
         self.stats = stats
@@ -96,6 +146,12 @@ class Connection:
         self.handler: asyncio.Task[Any] | None = None
         #: The frame socket to write to directly, once the writer has emptied the queue after accept.
         self.live: FrameSocket | None = None
+        self.limits = limits
+        #: Since when, and for how many messages, the kernel has not taken all this socket's bytes.
+        self.stalled_since: float | None = None
+        self.unflushed = 0
+        if isinstance(socket, FrameSocket) and limits.kernel_buffer:
+            socket.limit_kernel_buffer(limits.kernel_buffer)
 
     def push(self, event_id: int, text: str) -> None:
         """Queue an event message unless this socket has already seen that event."""
@@ -119,26 +175,56 @@ class Connection:
             return
         live = self.live
         if live is not None and bounded and not self.queue:
-            if live.buffered() + len(text) > MAX_QUEUE_BYTES:
-                self._fell_behind()
-            else:
-                live.write(text)
+            if live.unsent():
+                if self._behind(live, len(text)):
+                    return
+            elif self.stalled_since is not None:
+                self.stalled_since = None
+                self.unflushed = 0
+            live.write(text)
             return
         if not bounded:
             self.backlog += 1
             self.backlog_bytes += len(text)
         elif (
-            len(self.queue) - self.backlog >= MAX_QUEUE_MESSAGES
-            or self.queued_bytes - self.backlog_bytes + len(text) > MAX_QUEUE_BYTES
+            len(self.queue) - self.backlog >= self.limits.messages
+            or self.queued_bytes - self.backlog_bytes + len(text) > self.limits.bytes
         ):
-            self._fell_behind()
+            self._fell_behind(self.queued_bytes, len(self.queue))
             return
         self.queue.append(text)
         self.queued_bytes += len(text)
         self.wake.set()
 
-    def _fell_behind(self) -> None:
+    def _behind(self, live: FrameSocket, size: int) -> bool:
+        """Count a message written while the kernel still refuses earlier bytes; close (True) past a limit."""
+        now = time.monotonic()
+        if self.stalled_since is None:
+            self.stalled_since = now
+        self.unflushed += 1
+        limits = self.limits
+        buffered = live.buffered()
+        if (
+            buffered + size > limits.bytes
+            or self.unflushed > limits.messages
+            or now - self.stalled_since > limits.stall_seconds
+        ):
+            self._fell_behind(buffered, self.unflushed)
+            return True
+        return False
+
+    def _fell_behind(self, backlog_bytes: int, backlog_messages: int) -> None:
         self.stats["slow_consumer_closes"] = self.stats.get("slow_consumer_closes", 0) + 1
+        stalled = 0.0 if self.stalled_since is None else time.monotonic() - self.stalled_since
+        log.warning(
+            "closing slow consumer %s of user %s with 4008: %d bytes and %d messages behind, "
+            "not drained for %.1f s",
+            self.conn_id,
+            self.actor.id,
+            backlog_bytes,
+            backlog_messages,
+            stalled,
+        )
         self.close(codes.SLOW_CONSUMER, "fell behind; reconnect with last_event_id")
 
     def finish_replay(self) -> None:
@@ -181,12 +267,25 @@ class Connection:
                 await self.wake.wait()
                 self.wake.clear()
             self.live = None
+            socket = self.socket
+            if (
+                isinstance(socket, FrameSocket)
+                and socket.write_close(self.close_code, self.close_reason)
+                and not await socket.drained(self.limits.close_grace)
+            ):
+                # The close frame is in the stream behind the backlog, but the peer has not read it.
+                log.info(
+                    "dropping %s: its close frame was not read within %.1f s",
+                    self.conn_id,
+                    self.limits.close_grace,
+                )
+                socket.abort()
             closed = False
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.socket.close(self.close_code, self.close_reason), 1.0)
+                await asyncio.wait_for(socket.close(self.close_code, self.close_reason), 1.0)
                 closed = True
-            if not closed and isinstance(self.socket, FrameSocket):
-                self.socket.abort()  # the close frame could not even be written: the peer stopped reading
+            if not closed and isinstance(socket, FrameSocket):
+                socket.abort()  # the close frame could not even be written: the peer stopped reading
         except asyncio.CancelledError:
             raise  # the handler is tearing this connection down itself
         except Exception:  # the peer went away mid-send

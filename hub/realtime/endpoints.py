@@ -27,16 +27,20 @@ from hub.context import HubContext
 from hub.domain.enums import Role
 from hub.domain.errors import DomainError, Unauthenticated
 from hub.domain.identity import Actor
+from hub.domain.limits import INT_MAX, parse_position
 from hub.realtime import codes, messages
 from hub.realtime.admission import Admissions
 from hub.realtime.asgi import ASGIApp, socket_for
 from hub.realtime.connection import Connection
+from hub.realtime.inbound import InboundLimit, TicketCheck, Verdict
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
-from hub.services.auth import decode_access_token, user_for_token
+from hub.services.auth import AccessClaims, authenticate, decode_access_token
 
 SUBPROTOCOL = "switchboard"
 TOKEN_PREFIX = "bearer."
 MAX_MESSAGE = 64 * 1024
+#: How long a socket closed for flooding may take to answer the close frame.
+CLOSE_WAIT = 5.0
 #: /ws/notifications/, /ws/projects/{id}/tickets/, /ws/projects/{id}/presence/
 ROUTE = re.compile(r"/ws/(?:(notifications)|projects/([0-9]{1,18})/(tickets|presence))/")
 
@@ -50,7 +54,12 @@ def socket_app(app: ASGIApp, context: HubContext) -> ASGIApp:
             if match is not None:
                 kind = match[1] or match[3]
                 project_id = int(match[2]) if match[2] else None
-                await _serve(context, AsgiSocket(scope, receive, send), kind, project_id)
+                socket = AsgiSocket(scope, receive, send)
+                if project_id is not None and project_id > INT_MAX:  # no project can have that id
+                    if await socket.connected():
+                        await socket.reject(404, "no such project")
+                    return
+                await _serve(context, socket, kind, project_id)
                 return
         await app(scope, receive, send)
 
@@ -125,29 +134,31 @@ def _token_and_subprotocol(socket: AsgiSocket) -> tuple[str | None, str | None]:
     return token or socket.args.get("token"), chosen
 
 
-async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, float]:
+async def _authenticate(context: HubContext, token: str | None) -> tuple[Actor, AccessClaims]:
     if not token:
         raise Unauthenticated("missing token")
-    _user_id, expires = decode_access_token(context.tokens, token)
-    actor = await user_for_token(context.uow(), context.tokens, token)
-    return actor, float(expires)
+    return await authenticate(context.uow(), context.tokens, token)
 
 
 async def _admit(
     context: HubContext, token: str | None, project_id: int | None
-) -> tuple[Actor, float, Role | None]:
+) -> tuple[Actor, AccessClaims, Role | None]:
     if not token:
         raise Unauthenticated("missing token")
     admissions: Admissions = context.extras["admissions"]
-    actor, expires, role = await admissions.admit(token, project_id)
-    return actor, float(expires), role
+    claims = decode_access_token(context.tokens, token)  # remembered: the admission decodes it again
+    actor, _expires, role = await admissions.admit(token, project_id)
+    return actor, claims, role
 
 
 def _last_event_id(socket: AsgiSocket) -> int | None:
+    """The `?last_event_id=` to resume after; -1 (answered with an error message) when it is no event
+    id: ASCII digits only (`str.isdigit` takes `²`), at most what the events' BIGINT column holds."""
     raw = socket.args.get("last_event_id")
     if raw is None or raw == "":
         return None
-    return int(raw) if raw.isdigit() else -1
+    position = parse_position(raw)
+    return -1 if position is None else position
 
 
 async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id: int | None) -> None:
@@ -163,8 +174,10 @@ async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id:
         await socket.accept(subprotocol)
         await socket.close(code, reason)
 
+    # Sessions ended by events after this position may have been checked too early; see below.
+    position = realtime.fanout.last_id
     try:
-        actor, expires, role = await _admit(context, token, project_id)
+        actor, claims, role = await _admit(context, token, project_id)
     except DomainError as exc:
         await refuse(codes.UNAUTHENTICATED, exc.message)
         return
@@ -174,12 +187,26 @@ async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id:
     if realtime.fanout.sockets_of(actor.id) >= MAX_SOCKETS_PER_USER:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return
-    conn = Connection(socket_for(socket.send, socket), actor, expires, kind, project_id, realtime.stats)
+    conn = Connection(
+        socket_for(socket.send, socket),
+        actor,
+        float(claims.expires),
+        kind,
+        project_id,
+        realtime.stats,
+        session_id=claims.session_id,
+        issued_at=claims.issued_at,
+        limits=realtime.send_limits,
+    )
     reader: asyncio.Task[None] | None = None
     try:
         # Subscribed (and caught up) before the handshake completes: a client that sees the socket
         # open, then writes, is guaranteed to hear about its own write.
         await _attach(realtime, conn, _last_event_id(socket))
+        # Registered now, so later revocations find it; one delivered while its token was being
+        # checked is remembered by the fan-out (hub.realtime.sessions).
+        if (ended := realtime.fanout.ended_since(conn, position)) is not None:
+            conn.close(codes.UNAUTHENTICATED, ended)
         await socket.accept(subprotocol)
         # The read loop runs in its own task so closing from our side (the writer cancels it) never
         # cancels the server's task.
@@ -222,12 +249,31 @@ async def _attach(realtime: Realtime, conn: Connection, after: int | None) -> No
 
 
 async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection, socket: AsgiSocket) -> None:
+    settings = context.settings
+    limit = InboundLimit(settings.ws_inbound_rate, settings.ws_inbound_burst)
+    tickets = TicketCheck(context.db, conn.project_id) if conn.project_id is not None else None
     while not conn.closing:
         raw = await socket.receive()
         if raw is None:
             return  # the client went away
         conn.last_seen = time.monotonic()
         conn.ping_sent_at = None
+        verdict = limit.admit()
+        if verdict is not Verdict.OK:
+            if verdict is Verdict.WARN:
+                conn.send(messages.error("rate_limited", _too_fast(limit)))
+            elif verdict is Verdict.CLOSE:
+                realtime.stats["ws_rate_limited"] = realtime.stats.get("ws_rate_limited", 0) + 1
+                conn.handler = None  # this task ends itself, once the peer answered the close
+                conn.close(codes.RATE_LIMITED, "sending too fast")
+                # Keep taking (and discarding) what the peer still sends, so the server reads its
+                # close reply and ends the connection promptly instead of waiting on a full queue.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(CLOSE_WAIT):
+                        while await socket.receive() is not None:
+                            pass
+                return
+            continue  # dropped unread
         if isinstance(raw, bytes) or len(raw) > MAX_MESSAGE:
             conn.send(
                 messages.error("unsupported", f"send JSON text messages of at most {MAX_MESSAGE} bytes")
@@ -241,38 +287,67 @@ async def _read_loop(context: HubContext, realtime: Realtime, conn: Connection, 
         if not isinstance(message, dict):
             conn.send(messages.error("invalid_message", "messages must be JSON objects with a type"))
             continue
-        await _handle(context, realtime, conn, message)
+        await _handle(context, realtime, conn, message, tickets)
 
 
-async def _handle(context: HubContext, realtime: Realtime, conn: Connection, message: dict[str, Any]) -> None:
+def _too_fast(limit: InboundLimit) -> str:
+    return (
+        f"at most {limit.rate:g} messages per second (bursts of {limit.burst}); this one was dropped, "
+        f"and the socket closes with {codes.RATE_LIMITED} if you keep going"
+    )
+
+
+def _ticket_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+async def _handle(
+    context: HubContext,
+    realtime: Realtime,
+    conn: Connection,
+    message: dict[str, Any],
+    tickets: TicketCheck | None = None,
+) -> None:
     kind = message.get("type")
     if kind == "ping":
         conn.send(messages.PONG)
     elif kind == "pong":
         return
     elif kind == "auth":
+        position = realtime.fanout.last_id
         try:
-            actor, expires = await _authenticate(context, message.get("token"))
+            actor, claims = await _authenticate(context, message.get("token"))
         except DomainError as exc:
             conn.send(messages.error("invalid_token", exc.message))
             return
         if actor.id != conn.actor.id:
             conn.send(messages.error("invalid_token", "the token belongs to another user"))
             return
-        conn.expires_at = expires
-        conn.send(messages.dumps({"type": "auth_ok", "expires_at": int(expires)}))
+        # From now on the socket belongs to the new token's session (a later logout of it closes it).
+        conn.expires_at = float(claims.expires)
+        conn.session_id, conn.issued_at = claims.session_id, claims.issued_at
+        if (ended := realtime.fanout.ended_since(conn, position)) is not None:
+            conn.close(codes.UNAUTHENTICATED, ended)
+            return
+        conn.send(messages.dumps({"type": "auth_ok", "expires_at": claims.expires}))
     elif conn.kind == "presence" and kind == "viewing":
         ticket_id = message.get("ticket_id")
-        if ticket_id is not None and not isinstance(ticket_id, int):
+        if ticket_id is not None and not _ticket_id(ticket_id):
             conn.send(messages.error("invalid_message", "ticket_id must be an integer or null"))
+            return
+        if ticket_id is not None and not (tickets is not None and await tickets(ticket_id)):
+            conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
             return
         await realtime.presence.viewing(conn, ticket_id)
     elif conn.kind == "presence" and kind == "typing":
         ticket_id, is_typing = message.get("ticket_id"), message.get("is_typing")
-        if not isinstance(ticket_id, int) or not isinstance(is_typing, bool):
+        if not _ticket_id(ticket_id) or not isinstance(is_typing, bool):
             conn.send(
                 messages.error("invalid_message", "typing needs an integer ticket_id and a boolean is_typing")
             )
+            return
+        if not (tickets is not None and await tickets(ticket_id)):
+            conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
             return
         await realtime.presence.typing(conn, ticket_id, is_typing)
     else:

@@ -10,6 +10,11 @@
   `webhook.disabled` outbox event and notifies the project's admins and owners (`webhook_disabled`
   notifications, created in the same transaction by the unit of work's notification hook).
 
+Every attempt is written twice: `begin_attempt` commits its row (with `INTERRUPTED` as its error) and
+counts it in the delivery's `attempt_count` *before* the request is sent, and `record` fills in the
+outcome afterwards. A worker killed mid-attempt therefore leaves a trace: the attempt stays in the log
+as interrupted, and the message sent again after its lease runs out is the delivery's next attempt.
+
 Many lanes' outcomes are written in one transaction (group commit). Only the lease holder's update
 counts (`locked_by`), so a worker that lost its lease cannot overwrite a newer state; its attempt is
 still logged.
@@ -47,6 +52,8 @@ REASON_FAILING = "every attempt failed for 5 days"
 #: The notification event of `hub.services.notifications.send_custom`, routed by `services.routing`.
 NOTIFICATION_EVENT = "notification.custom"
 NOTIFICATION_TYPE = "webhook_disabled"
+#: The error of an attempt whose outcome never got recorded: its worker died while sending it.
+INTERRUPTED = "interrupted: the worker stopped during the attempt; the receiver may have got it"
 
 _D = cast(Table, WebhookDelivery.__table__)
 _ATTEMPTS = cast(Table, WebhookAttempt.__table__)
@@ -64,6 +71,16 @@ _UPDATE_ATTEMPTED = (
         locked_by=None,
     )
 )
+_UPDATE_ATTEMPT = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("b_id"))
+    .values(
+        status_code=bindparam("b_status_code"),
+        duration_ms=bindparam("b_duration_ms"),
+        error=bindparam("b_error"),
+        response_body=bindparam("b_response_body"),
+    )
+)
 _RELEASE = (
     update(_D)
     .where(_D.c.id == bindparam("b_id"), _D.c.locked_by == bindparam("b_owner"))
@@ -78,6 +95,64 @@ class Outcome:
     delivery: Claimed
     attempted_at: datetime | None = None
     result: AttemptResult | None = None
+    #: The row `begin_attempt` wrote for this attempt (None: insert one now).
+    attempt_id: int | None = None
+
+
+async def begin_attempt(
+    uow: UnitOfWork,
+    delivery: Claimed,
+    attempted_at: datetime,
+    *,
+    renew: Sequence[int] = (),
+    lease_until: datetime | None = None,
+) -> int | None:
+    """Log an attempt as `INTERRUPTED` and count it, before it is sent; returns the attempt's id.
+
+    None if `delivery.owner` no longer holds the delivery (its lease ran out, or it was dropped): then
+    it must not be sent. `renew`: deliveries of the lane whose lease is extended to `lease_until` in
+    the same transaction (the lane's heartbeat).
+    """
+    async with uow:
+        session = uow.session
+        held = await session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery.id,
+                WebhookDelivery.locked_by == delivery.owner,
+                WebhookDelivery.lease_until > attempted_at,
+                WebhookDelivery.status == "pending",
+            )
+            .values(
+                attempt_count=WebhookDelivery.attempt_count + 1,
+                last_attempt_at=attempted_at,
+                updated_at=attempted_at,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        if held.rowcount != 1:  # type: ignore[attr-defined]
+            await uow.rollback()
+            return None
+        if renew and lease_until is not None:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(renew), WebhookDelivery.locked_by == delivery.owner)
+                .values(lease_until=lease_until),
+                execution_options={"synchronize_session": False},
+            )
+        attempt = WebhookAttempt(
+            delivery_id=delivery.id,
+            attempted_at=attempted_at,
+            status_code=None,
+            duration_ms=0,
+            error=INTERRUPTED,
+            response_body="",
+        )
+        session.add(attempt)
+        await session.flush()
+        attempt_id = int(attempt.id)
+        await uow.commit()
+        return attempt_id
 
 
 def next_state(
@@ -133,6 +208,7 @@ async def record(
         )
         holders: dict[int, str | None] = {delivery_id: holder for delivery_id, holder in rows}
         attempts: list[dict[str, Any]] = []
+        finished: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
         releases: list[dict[str, Any]] = []
         tried: dict[int, list[tuple[datetime, AttemptResult]]] = defaultdict(list)
@@ -148,16 +224,27 @@ async def record(
                 continue
             result, attempted_at = outcome.result, outcome.attempted_at
             finished_at = attempted_at + timedelta(milliseconds=result.duration_ms)
-            attempts.append(
-                {
-                    "delivery_id": delivery.id,
-                    "attempted_at": attempted_at,
-                    "status_code": result.status_code,
-                    "duration_ms": result.duration_ms,
-                    "error": result.error,
-                    "response_body": result.response_body,
-                }
-            )
+            if outcome.attempt_id is not None:
+                finished.append(
+                    {
+                        "b_id": outcome.attempt_id,
+                        "b_status_code": result.status_code,
+                        "b_duration_ms": result.duration_ms,
+                        "b_error": result.error,
+                        "b_response_body": result.response_body,
+                    }
+                )
+            else:
+                attempts.append(
+                    {
+                        "delivery_id": delivery.id,
+                        "attempted_at": attempted_at,
+                        "status_code": result.status_code,
+                        "duration_ms": result.duration_ms,
+                        "error": result.error,
+                        "response_body": result.response_body,
+                    }
+                )
             tried[delivery.endpoint_id].append((attempted_at, result))
             if result.status_code in RETRY_AFTER_STATUSES and result.retry_after is not None:
                 until = finished_at + timedelta(seconds=result.retry_after)
@@ -169,7 +256,7 @@ async def record(
                         "b_id": delivery.id,
                         "b_owner": delivery.owner,
                         "b_status": state["status"],
-                        "b_attempt_count": delivery.attempt_count + 1,
+                        "b_attempt_count": delivery.attempt_count + 1,  # as begin_attempt counted
                         "b_retry_step": state["retry_step"],
                         "b_next_attempt_at": state["next_attempt_at"],
                         "b_last_attempt_at": attempted_at,
@@ -178,6 +265,8 @@ async def record(
                 )
         if attempts:
             await session.execute(_ATTEMPTS.insert(), attempts)
+        if finished:
+            await session.execute(_UPDATE_ATTEMPT, finished)
         if states:
             await session.execute(_UPDATE_ATTEMPTED, states)
         if releases:

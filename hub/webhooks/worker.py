@@ -3,16 +3,21 @@
 Each round: fan out new outbox events into delivery rows (`webhook_outbox.fan_out`), claim lanes of due
 deliveries for the free slots (`webhook_claims.claim`), and start one task per lane. A lane sends its
 endpoint's messages one at a time, in order, and hands each outcome to the `ResultWriter`; it stops at
-the first failure (the rest goes back to the queue) or when its lease gets too short to cover another
-attempt, so an attempt never outlives its lease. Then the worker sleeps until woken (new events,
-a finished lane, `notify_new_events`) or until the next delivery is due, at most `poll_interval`.
+the first failure (the rest goes back to the queue). Before each attempt the lane logs it
+(`webhook_results.begin_attempt`, committed before the request leaves) and, when what is left of its
+lease would not cover another attempt, renews the lease of its remaining messages in the same
+transaction: an attempt never outlives its lease, and a lane may run longer than one lease. Then the
+worker sleeps until woken (new events, a finished lane, `notify_new_events`) or until the next delivery
+is due, at most `poll_interval`.
 
 Concurrency: at most `max_in_flight` lanes (HTTP requests) at once per worker, and
 `endpoint_concurrency` (default 1) per endpoint across all workers.
 
 `stop()` is graceful: no new claims, in-flight attempts finish and are recorded, claimed deliveries
 not yet started are released at once. A worker that is killed instead leaves leases that expire after
-`lease_seconds`; its deliveries are then retried by any worker.
+at most `lease_seconds` (default: the attempt timeout + `LEASE_MARGIN`, so 15 s for the 10 s default);
+its deliveries are then sent by any worker, which wakes when the lease runs out. The attempt that was
+in flight stays in the log as interrupted (its outcome is unknown: the receiver may have it).
 
 `clock` drives scheduling (due times, leases, the five-day rule) so tests can move time; the
 `webhook-timestamp` header always carries the real time, since receivers check it against theirs.
@@ -31,7 +36,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
@@ -52,6 +57,8 @@ from hub.webhooks.writer import ResultWriter
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 3600.0
+#: Default lease beyond the attempt timeout: time to log the attempt before and record it after.
+LEASE_MARGIN = 5.0
 MIN_SLEEP = 0.02
 IDLE_CHECK = 2.0
 
@@ -60,6 +67,11 @@ def schedule_from(settings: Settings) -> tuple[float, ...]:
     if settings.webhook_retry_schedule:
         return parse_schedule(settings.webhook_retry_schedule)
     return DEFAULT_SCHEDULE
+
+
+def lease_from(settings: Settings, timeout: float) -> float:
+    """`WEBHOOK_LEASE_SECONDS`, or the attempt timeout plus `LEASE_MARGIN`."""
+    return settings.webhook_lease_seconds or timeout + LEASE_MARGIN
 
 
 class WebhookWorker:
@@ -73,11 +85,11 @@ class WebhookWorker:
         uow: Callable[[], UnitOfWork] | None = None,
         name: str | None = None,
         schedule: Sequence[float] | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        timeout: float | None = None,
         max_in_flight: int = 32,
         lane_size: int = 100,
         endpoint_concurrency: int = 1,
-        lease_seconds: float = 60.0,
+        lease_seconds: float | None = None,
         poll_interval: float = 1.0,
         fanout_batch: int = webhook_outbox.BATCH,
         rng: random.Random | None = None,
@@ -87,7 +99,11 @@ class WebhookWorker:
         self._observer = observer
         self.schedule = tuple(schedule) if schedule is not None else schedule_from(settings)
         self._own_sender = sender is None
+        if timeout is None:
+            timeout = settings.webhook_timeout or DEFAULT_TIMEOUT_SECONDS
         self.sender = sender or WebhookSender(timeout=timeout, allow_private=settings.webhook_allow_private)
+        if lease_seconds is None:
+            lease_seconds = lease_from(settings, self.sender.timeout)
         if lease_seconds <= self.sender.timeout:
             raise ValueError("lease_seconds must be longer than the sender's timeout")
         self._clock = clock
@@ -260,22 +276,31 @@ class WebhookWorker:
 
     # --- a lane ---------------------------------------------------------------------------------
     async def _run_lane(self, lane: Lane) -> None:
-        """Send the lane's deliveries in order; stop at a failure, on stop(), or when the lease runs low."""
+        """Send the lane's deliveries in order; stop at a failure, on stop(), or once the lease is lost."""
         written: list[asyncio.Future[bool]] = []
         queue = list(lane.deliveries)
+        lease_until = lane.lease_until
         try:
             while queue and not self._stopping:
-                remaining = (lane.lease_until - self._clock()).total_seconds()
-                if remaining < self.sender.timeout + self._lease_margin:
-                    break
                 delivery = queue.pop(0)
                 attempted_at = self._clock()
+                renew: list[int] = []
+                remaining = (lease_until - attempted_at).total_seconds()
+                if remaining < self.sender.timeout + self._lease_margin:
+                    renew = [delivery.id, *(d.id for d in queue)]
+                    lease_until = attempted_at + timedelta(seconds=self.lease_seconds)
+                attempt_id = await webhook_results.begin_attempt(
+                    self._uow(), delivery, attempted_at, renew=renew, lease_until=lease_until
+                )
+                if attempt_id is None:
+                    log.warning("webhook delivery %s: lease lost before its attempt; not sent", delivery.id)
+                    break
                 result = await self._send(delivery)
                 self.attempts += 1
                 if self._observer is not None:
                     outcome = outcome_of(result, delivery.retry_step, self.schedule)
                     self._observer.attempted(outcome, event_lag(delivery.body))
-                written.append(self._writer.submit(Outcome(delivery, attempted_at, result)))
+                written.append(self._writer.submit(Outcome(delivery, attempted_at, result, attempt_id)))
                 if not result.success:
                     break
                 self.succeeded += 1
