@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from quart import Quart, Response
-from quart_schema import HttpSecurityScheme, Info, QuartSchema
+from quart_schema import HttpSecurityScheme, Info, QuartSchema, hide
 
 from bots.discord.runtime import install as install_discord
 from bots.slack.runtime import install as install_slack
-from hub.api import auth, chat, notifications, observe, projects, system, tickets, webhooks
+from hub.adapters.ratelimit import create_limiter
+from hub.api import auth, chat, notifications, observe, projects, system, tickets, users, webhooks
 from hub.api.errors import install_error_handlers
-from hub.api.http import install_http_policies
+from hub.api.http import bound_path_ids, install_http_policies
+from hub.api.limits import EXTRA_KEY as LIMITS_KEY
+from hub.api.openapi import HubOpenAPI
 from hub.config import Settings
 from hub.context import HubContext, build_context
 from hub.observability.metrics import Metrics, StatsCollector
+from hub.observability.ratelimits import RateLimitCollector
 from hub.realtime.admission import Admissions
+from hub.realtime.connection import send_limits
 from hub.realtime.endpoints import socket_app
 from hub.realtime.service import Realtime
+from hub.services import hashing
+from hub.services.limits import Limits
 from web import STATIC_DIR
 
 
@@ -26,6 +33,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["switchboard"] = context
+    bound_path_ids(app)  # before any route is added
     QuartSchema(
         app,
         info=Info(title="Switchboard", version="0.1.0", description="Real-time ticketing hub API"),
@@ -34,7 +42,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": HttpSecurityScheme(scheme="bearer", bearer_format="JWT")},
-        security=[{"bearer": []}],
+        openapi_provider_class=HubOpenAPI,  # errors, security and bounds per operation
     )
     blueprints = (
         auth.bp,
@@ -46,6 +54,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         observe.bp,
         webhooks.bp,
         chat.bp,
+        users.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -61,8 +70,13 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         StatsCollector(realtime.stats, lambda: {"switchboard_open_sockets": realtime.open_sockets()})
     )
     observe.install_request_tracing(app)
+    realtime.send_limits = send_limits(settings)
     context.extras["realtime"] = realtime
     context.extras["admissions"] = Admissions(context.uow, context.tokens)
+    limits = Limits.from_settings(settings, create_limiter(settings.redis_url, prefix=settings.redis_prefix))
+    context.extras[LIMITS_KEY] = limits
+    hashing.configure(settings.password_hash_concurrency, settings.password_hash_queue)
+    metrics.add_collector(RateLimitCollector(limits, hashing.gate, realtime.stats))
     app.asgi_app = socket_app(app.asgi_app, context)  # type: ignore[method-assign]  # the three sockets
     context.publisher = realtime.publisher
     if settings.redis_url:
@@ -73,16 +87,19 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     install_discord(app, context, observer=metrics.chat)  # a no-op unless Discord is configured
 
     @app.get("/")
+    @hide
     async def index() -> Response:
         return await app.send_static_file("index.html")
 
     @app.before_serving
     async def _start() -> None:
         await realtime.start()
+        await limits.limiter.start()
 
     @app.after_serving
     async def _close() -> None:
         await realtime.stop()
+        await limits.limiter.stop()
         await context.db.dispose()
 
     return app

@@ -7,6 +7,7 @@ on. Secrets are wrapped in `SecretStr` so they never show up in a repr or a log 
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +30,21 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def parse_rate(value: str) -> tuple[int, float] | None:
+    """`"N/SECONDS"` -> (N, SECONDS); `"off"` -> None (no limit). ValueError for anything else."""
+    text = value.strip().lower()
+    if text == "off":
+        return None
+    count, sep, window = text.partition("/")
+    try:
+        limit, seconds = int(count), float(window)
+    except ValueError:
+        raise ValueError(f"{value!r} is not N/SECONDS (e.g. 10/300) or off") from None
+    if not sep or limit < 1 or not 0 < seconds <= 86_400:
+        raise ValueError(f"{value!r} must be N/SECONDS with N >= 1 and 0 < SECONDS <= 86400, or off")
+    return limit, seconds
+
+
 class Settings(BaseSettings):
     """The hub's configuration. Field names are the environment variable names, lower-cased."""
 
@@ -49,7 +65,16 @@ class Settings(BaseSettings):
     ws_allowed_origins: Annotated[list[str], NoDecode] = []
     webhook_allow_private: bool = False
     webhook_retry_schedule: str | None = None
+    #: Seconds one webhook attempt may take (connect to last byte of the response).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: How long a worker holds a delivery it sends; a killed worker's messages wait this long at most.
+    #: None: WEBHOOK_TIMEOUT + 5 s. Must be longer than WEBHOOK_TIMEOUT.
+    webhook_lease_seconds: float | None = Field(default=None, gt=0, le=3600)
+    #: Whether `switchboard serve` runs a webhook worker in-process (false: only `switchboard worker`).
+    webhook_in_process: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Bearer token `/metrics` requires; unset: `/metrics` answers only direct loopback requests.
+    metrics_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     slack_bot_token: SecretStr | None = None
@@ -63,6 +88,31 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
     discord_digest_hour: int = Field(default=9, ge=0, le=23)
+    #: Rate limits, each "N/SECONDS" (at most N in any SECONDS) or "off" (see `parse_rate`).
+    login_rate_limit: str = "10/300"  #: failed logins per account (normalised email)
+    login_address_rate_limit: str = "30/300"  #: failed logins per client address
+    register_rate_limit: str = "20/3600"  #: registrations per client address
+    refresh_rate_limit: str = "120/60"  #: token refreshes per client address
+    member_add_rate_limit: str = "60/60"  #: member additions per acting user
+    #: Comma-separated proxy addresses or networks whose X-Forwarded-For is believed (default: none).
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    #: Password hashes (argon2) run at once; None: the number of CPU cores.
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    #: Sign-ins allowed to wait for a hashing slot; more are refused at once with 429.
+    password_hash_queue: int = Field(default=16, ge=0, le=10_000)
+    #: Inbound WebSocket messages per second per socket (token bucket), and the burst allowed.
+    ws_inbound_rate: float = Field(default=20.0, gt=0, le=10_000)
+    ws_inbound_burst: int = Field(default=40, ge=1, le=100_000)
+    #: A socket that falls further behind is closed with 4008 (hub.realtime.connection.SendLimits):
+    #: messages queued or written while the kernel refuses more, bytes queued or unsent, and seconds
+    #: the kernel may keep refusing its bytes while events keep coming.
+    ws_send_queue_messages: int = Field(default=256, ge=1, le=100_000)
+    ws_send_queue_bytes: int = Field(default=1_048_576, ge=4096, le=1 << 30)
+    ws_send_stall_seconds: float = Field(default=10.0, gt=0, le=3600)
+    #: Seconds a close frame may wait behind a socket's backlog before the connection is dropped.
+    ws_close_grace_seconds: float = Field(default=5.0, ge=0, le=300)
+    #: SO_SNDBUF of each socket: what the kernel may hold for a client (0: the kernel's default).
+    ws_send_buffer_bytes: int = Field(default=131_072, ge=0, le=1 << 26)
 
     @field_validator(
         "secret_key",
@@ -70,6 +120,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "discord_bot_token",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -80,6 +131,30 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator(
+        "login_rate_limit",
+        "login_address_rate_limit",
+        "register_rate_limit",
+        "refresh_rate_limit",
+        "member_add_rate_limit",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value.strip()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        items = _split_csv(value)
+        if isinstance(items, list):
+            for item in items:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or network") from None
+        return items
 
     @field_validator("database_url")
     @classmethod
@@ -124,6 +199,12 @@ class Settings(BaseSettings):
             if seconds <= 0:
                 raise ValueError(f"{item.strip()!r} must be positive")
         return value
+
+    @model_validator(mode="after")
+    def _webhook_lease(self) -> Settings:
+        if self.webhook_lease_seconds is not None and self.webhook_lease_seconds <= self.webhook_timeout:
+            raise ValueError("WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT")
+        return self
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:
