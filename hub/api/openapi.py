@@ -43,6 +43,7 @@ OUTCOMES: dict[str, tuple[int, ...]] = {
     "projects.update_member": (403, 409),
     "projects.remove_member": (403, 409),
     "projects.leave_project": (409,),
+    "projects.broadcast_to_project": (403,),
     "tickets.create_ticket": (403,),
     "tickets.update_ticket": (403, 409),
     "tickets.delete_ticket": (403,),

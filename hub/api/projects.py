@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
@@ -20,10 +21,27 @@ from hub.api.schemas import (
     ProjectList,
     ProjectOut,
     ProjectPatch,
+    Strict,
 )
-from hub.services import activity, projects
+from hub.services import activity, broadcast, projects
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
+
+
+class BroadcastIn(Strict):
+    type: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=f"^{broadcast.TYPE_PATTERN.pattern}$",
+        description="what the clients see as `event`",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="any JSON object, at most BROADCAST_MAX_BYTES (16384) as JSON"
+    )
+
+
+class BroadcastOut(BaseModel):
+    event_id: int
 
 
 @bp.get("")
@@ -114,3 +132,22 @@ async def list_events(project_id: int, query_args: EventQuery) -> dict[str, Any]
     return await activity.list_events(
         hub().uow(), user, project_id, after=query_args.after, limit=query_args.limit
     )
+
+
+@bp.post("/<int:project_id>/broadcast")
+@validate_request(BroadcastIn)
+@validate_response(BroadcastOut, 202)
+async def broadcast_to_project(project_id: int, data: BroadcastIn) -> tuple[dict[str, Any], int]:
+    """Send `{"type": "broadcast", "event": type, "data": data}` to every tickets socket of the project
+    on every instance (admins and owners). Answers once the event is committed, with its id."""
+    user = await current_user()
+    context = hub()
+    event_id = await broadcast.broadcast(
+        context.uow(),
+        user,
+        project_id,
+        data.type,
+        data.data,
+        max_bytes=context.settings.broadcast_max_bytes,
+    )
+    return {"event_id": event_id}, 202

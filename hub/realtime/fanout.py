@@ -279,7 +279,7 @@ class Fanout:
         project_id = event["project_id"]
         conns = self.projects.get(project_id) if project_id is not None else None
         if conns:
-            text = messages.ticket_update(event)
+            text = messages.for_tickets(event)
             if text is not None:
                 for conn in list(conns):
                     conn.push(event_id, text)

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from hub.domain.enums import SOCKET_ACTIONS, EventType
+from hub.services.broadcast import EVENT as BROADCAST
 
 #: Ticket events shown on the ticket socket, with the action name clients know.
 ACTIONS: dict[str, str] = {str(k): v for k, v in SOCKET_ACTIONS.items()}
@@ -39,6 +40,27 @@ def ticket_update(event: dict[str, Any]) -> str | None:
             "origin": payload.get("origin"),
         }
     )
+
+
+def broadcast(event: dict[str, Any]) -> str:
+    """The `broadcast` message of a `project.broadcast` event (hub.services.broadcast)."""
+    payload = event["payload"]
+    return dumps(
+        {
+            "type": "broadcast",
+            "event": payload["event"],
+            "data": payload["data"],
+            "event_id": event["id"],
+            "project_id": event["project_id"],
+        }
+    )
+
+
+def for_tickets(event: dict[str, Any]) -> str | None:
+    """What a tickets socket shows for an event: a `ticket_update`, a `broadcast`, or None (nothing)."""
+    if event["type"] == BROADCAST:
+        return broadcast(event)
+    return ticket_update(event)
 
 
 def notification(view: dict[str, Any]) -> str:

@@ -100,7 +100,7 @@ class Realtime:
                 return
             conn.last_event_id = after
             for event in rows:
-                text = messages.ticket_update(event_view(event))
+                text = messages.for_tickets(event_view(event))
                 if text is not None:
                     conn.send(text, bounded=False)
                 conn.last_event_id = event.id

@@ -87,6 +87,7 @@ _EVENT_AUDIENCE: dict[str, Action] = {
             "member.added",
             "member.updated",
             "member.removed",
+            "project.broadcast",
         )
     },
 }
