@@ -15,6 +15,7 @@ COPY migrations ./migrations
 RUN pip install --no-deps . && useradd --system --uid 10001 --home-dir /app switchboard
 USER switchboard
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
+# The hub's own check (GET /readyz); worker and bot containers override it with
+# `switchboard healthcheck --process worker|slack|discord` (docker-compose.yml, docs/operations.md).
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD ["switchboard", "healthcheck"]
 CMD ["switchboard", "serve", "--host", "0.0.0.0", "--port", "8000"]

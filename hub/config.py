@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SECRET_FILE = ".switchboard_secret"
 MIN_SECRET_LENGTH = 32
@@ -70,12 +72,19 @@ class Settings(BaseSettings):
     #: How long a worker holds a delivery it sends; a killed worker's messages wait this long at most.
     #: None: WEBHOOK_TIMEOUT + 5 s. Must be longer than WEBHOOK_TIMEOUT.
     webhook_lease_seconds: float | None = Field(default=None, gt=0, le=3600)
+    #: Seconds `serve` waits at start for PostgreSQL and Redis to answer before it gives up (hub.startup).
+    startup_timeout: float = Field(default=10.0, gt=0, le=600)
     #: Whether `switchboard serve` runs a webhook worker in-process (false: only `switchboard worker`).
     webhook_in_process: bool = True
+    #: Where `switchboard worker|slack|discord` keep the heartbeat file `switchboard healthcheck` reads
+    #: (hub.observability.health); None: the system's temporary directory.
+    heartbeat_dir: str | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Largest `data` of a broadcast, serialised (hub.services.broadcast): every project socket queues it.
+    broadcast_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     #: Bearer token `/metrics` requires; unset: `/metrics` answers only direct loopback requests.
     metrics_token: SecretStr | None = None
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"  #: any case: `info` works
     log_format: Literal["text", "json"] = "text"
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -161,7 +170,16 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        try:
+            make_url(value).port  # noqa: B018  # parses the port too
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a valid database URL (dialect://user:password@host:port/name)") from None
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod
@@ -260,3 +278,37 @@ def load_settings(env: Mapping[str, str] | None = None, *, secret_dir: Path | No
         key = _local_secret(secret_dir or Path.cwd())
         settings = settings.model_copy(update={"secret_key": SecretStr(key)})
     return settings
+
+
+#: The seed's (Django Channels) settings, which Switchboard does not read, and what to set instead
+#: (docs/migrating-from-channels.md). SECRET_KEY and CORS_ALLOWED_ORIGINS keep their names.
+SEED_SETTINGS: dict[str, str] = {
+    "DB_HOST": "DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME",
+    "DB_PORT": "DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME",
+    "DB_NAME": "DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME",
+    "DB_USER": "DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME",
+    "DB_PASSWORD": "DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/NAME",
+    "REDIS_HOST": "REDIS_URL=redis://HOST:PORT/0",
+    "REDIS_PORT": "REDIS_URL=redis://HOST:PORT/0",
+    "ALLOWED_HOSTS": "PUBLIC_URL (and WS_ALLOWED_ORIGINS for other origins; the Host header is not checked)",
+    "DEBUG": "SWITCHBOARD_ENV=development|production and LOG_LEVEL=DEBUG",
+    "VITE_API_BASE_URL": "PUBLIC_URL (the board is served by the hub; nothing is built)",
+    "VITE_WS_BASE_URL": "PUBLIC_URL (sockets are on the same origin as the board)",
+}
+
+
+def seed_settings_in_use(env: Mapping[str, str], dotenv: Path | None = None) -> list[str]:
+    """One warning per seed setting found in `env` or the `dotenv` file, naming what to use instead."""
+    names = {key.upper() for key, value in env.items() if value is not None}
+    if dotenv is not None and dotenv.is_file():
+        from dotenv import dotenv_values
+
+        names |= {key.upper() for key in dotenv_values(dotenv)}
+    found = [name for name in SEED_SETTINGS if name in names]
+    found += sorted(name for name in names if name.startswith("VITE_") and name not in SEED_SETTINGS)
+    return [
+        f"{name} is a setting of the Channels seed and is ignored; use "
+        f"{SEED_SETTINGS.get(name, 'nothing: the board is served by the hub, no front-end build')} "
+        "(docs/migrating-from-channels.md)"
+        for name in found
+    ]

@@ -30,6 +30,7 @@ from bots.standalone import bot_process
 from hub.adapters.bus import EventBus
 from hub.config import ConfigError, Settings
 from hub.context import HubContext
+from hub.observability.health import heartbeat, heartbeat_path
 
 log = logging.getLogger("bots.discord")
 EXTRA_KEY = "discord"
@@ -162,7 +163,8 @@ async def run_standalone(
     config = DiscordConfig.from_settings(settings)
     if config is None:
         raise ConfigError("Discord is not configured: set DISCORD_BOT_TOKEN (docs/discord.md)")
-    async with bot_process(settings, stop=stop, context=context) as process:
+    beat = heartbeat_path(settings.heartbeat_dir, "discord")  # for `switchboard healthcheck`
+    async with bot_process(settings, stop=stop, context=context) as process, heartbeat(beat):
         runtime = DiscordRuntime(config, process.context, process.presence)
         await runtime.start(process.bus)
         print("Switchboard Discord bot is running", flush=True)

@@ -27,6 +27,7 @@ from bots.standalone import bot_process
 from hub.adapters.bus import EventBus
 from hub.config import ConfigError, Settings
 from hub.context import HubContext
+from hub.observability.health import heartbeat, heartbeat_path
 
 EXTRA_KEY = "slack"
 BUS_CHANNEL = "events"
@@ -115,7 +116,8 @@ async def run_standalone(
         raise ConfigError(
             "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (docs/slack.md)"
         )
-    async with bot_process(settings, stop=stop) as process:
+    beat = heartbeat_path(settings.heartbeat_dir, "slack")  # for `switchboard healthcheck`
+    async with bot_process(settings, stop=stop) as process, heartbeat(beat):
         runtime = SlackRuntime(config, process.context, process.presence)
         await runtime.start(process.bus)
         where = "Socket Mode" if config.socket_mode else f"http://{host}:{port}"

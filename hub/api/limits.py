@@ -48,6 +48,12 @@ def _key(address: IPAddress) -> str:
     return str(address)
 
 
+def is_trusted_proxy(peer: str | None, trusted: Sequence[str]) -> bool:
+    """Whether the socket peer `peer` is one of `TRUSTED_PROXIES` (whose X-Forwarded-* are believed)."""
+    address = _parse(peer or "")
+    return address is not None and any(address in net for net in _networks(tuple(trusted)))
+
+
 def resolve_client(peer: str | None, forwarded: Sequence[str], trusted: Sequence[str]) -> str:
     """The client address key for a request from `peer` with these `X-Forwarded-For` values."""
     address = _parse(peer or "")

@@ -73,5 +73,10 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(_RequestIdFilter())
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level.upper())
     logging.getLogger("hypercorn.access").disabled = True
+    # Hypercorn's "Running on …" is INFO; `switchboard serve` prints one "running at" line itself.
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    logging.getLogger("hypercorn.error").setLevel(quiet)
+    # Alembic lists its autogenerate plugins at INFO when it is imported: chatter in every start-up.
+    logging.getLogger("alembic.runtime.plugins").setLevel(quiet)

@@ -3,7 +3,8 @@
 Tokens come from `?token=` (seed compatible) or from the `Sec-WebSocket-Protocol` header as
 `bearer.<jwt>` next to `switchboard`, so browsers need not put them in URLs. A bad token closes with
 4001, a project the user cannot see with 4003. Browser origins are checked against the page's own
-host and `WS_ALLOWED_ORIGINS` before the handshake is accepted (cross-site WebSocket hijacking).
+host, `PUBLIC_URL`, a trusted proxy's `X-Forwarded-Host` and `WS_ALLOWED_ORIGINS` before the handshake
+is accepted (cross-site WebSocket hijacking; `_origin_allowed`).
 
 Why not Quart's `@websocket` routes: a connect storm (a deploy, a network blip) is thousands of
 handshakes at once, and Quart's per-connect work (a request context, werkzeug routing, a `Websocket`
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from hub.api.limits import is_trusted_proxy
 from hub.context import HubContext
 from hub.domain.enums import Role
 from hub.domain.errors import DomainError, Unauthenticated
@@ -118,13 +120,39 @@ class AsgiSocket:
 
 
 def _origin_allowed(context: HubContext, socket: AsgiSocket) -> bool:
+    """Whether a browser's handshake comes from a page of this board (cross-site WebSocket hijacking).
+
+    Allowed: no Origin (not a browser: nothing to hijack); `WS_ALLOWED_ORIGINS` ("*": any); an Origin
+    whose host[:port] is the Host header the hub received; the origin of `PUBLIC_URL` (where users reach
+    the board, whatever sits in between); and, only when the socket peer is one of `TRUSTED_PROXIES`,
+    the `X-Forwarded-Host` (and `X-Forwarded-Proto`, when sent) that proxy wrote: its last value, the
+    one the trusted peer itself set. From any other peer those headers are ignored, since a client can
+    write anything there. docs/operations.md ("Behind a reverse proxy") has the proxy side.
+    """
     origin = socket.headers.get("origin")
     if not origin:
         return True  # not a browser: nothing to hijack
-    if urlsplit(origin).netloc == socket.headers.get("host", ""):
+    settings = context.settings
+    allowed = settings.ws_allowed_origins
+    if "*" in allowed or origin in allowed:
         return True
-    allowed = context.settings.ws_allowed_origins
-    return "*" in allowed or origin in allowed
+    page = urlsplit(origin.strip().lower())
+    if not page.netloc:
+        return False  # "null" (sandboxed frames, file://) or garbage
+    if page.netloc == socket.headers.get("host", "").strip().lower():
+        return True
+    public = urlsplit(settings.public_url.lower())
+    if (page.scheme, page.netloc) == (public.scheme, public.netloc):
+        return True
+    client = socket._scope.get("client")
+    if not client or not is_trusted_proxy(str(client[0]), settings.trusted_proxies):
+        return False
+
+    def last(name: str) -> str:
+        return socket.headers.get(name, "").rsplit(",", 1)[-1].strip().lower()
+
+    proto = last("x-forwarded-proto")
+    return page.netloc == last("x-forwarded-host") and (not proto or page.scheme == proto)
 
 
 def _token_and_subprotocol(socket: AsgiSocket) -> tuple[str | None, str | None]:

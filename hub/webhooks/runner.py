@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from hub.adapters.db.models import Event, Notification
 from hub.config import Settings
 from hub.context import HubContext, build_context
+from hub.observability.health import heartbeat, heartbeat_path
 from hub.webhooks.worker import WebhookWorker
 
 if TYPE_CHECKING:
@@ -33,8 +34,10 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await worker.start()
     print(f"Switchboard webhook worker {worker.name} is running", flush=True)
+    path = heartbeat_path(settings.heartbeat_dir, "worker")
     try:
-        await stop.wait()
+        async with heartbeat(path, alive=lambda: worker.running):  # for `switchboard healthcheck`
+            await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

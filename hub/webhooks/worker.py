@@ -153,6 +153,11 @@ class WebhookWorker:
         if self._own_sender:
             await self.sender.aclose()
 
+    @property
+    def running(self) -> bool:
+        """Whether the worker loop runs: started, not stopped, not ended by an error."""
+        return self._task is not None and not self._task.done()
+
     async def notify_new_events(
         self, events: Sequence[Event] = (), notifications: Sequence[Notification] = ()
     ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.pool import QueuePool
 
-from hub.config import ConfigError, load_settings
+from hub.config import ConfigError, load_settings, seed_settings_in_use
 from hub.context import build_context
 
 
@@ -89,3 +89,37 @@ def test_the_pool_size_reaches_the_engine(tmp_path: Path) -> None:
     pool = context.db.engine.sync_engine.pool
     assert isinstance(pool, QueuePool)
     assert (pool.size(), pool._max_overflow) == (32, 32)
+
+
+@pytest.mark.parametrize("value", ["info", "Warning", " debug "])
+def test_log_level_is_case_insensitive(tmp_path: Path, value: str) -> None:
+    assert load_settings({"LOG_LEVEL": value}, secret_dir=tmp_path).log_level == value.strip().upper()
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"DATABASE_URL": "postgresql+asyncpg://u@db:notaport/x"}, "DATABASE_URL"),
+        ({"STARTUP_TIMEOUT": "0"}, "STARTUP_TIMEOUT"),
+    ],
+)
+def test_more_bad_values_name_the_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, secret_dir=tmp_path)
+    assert named in str(caught.value)
+
+
+def test_seed_settings_are_named_with_what_to_use_instead(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("REDIS_HOST=ticketing-redis\nSECRET_KEY=x\n")
+    env = {"DB_HOST": "ticketing-db", "DEBUG": "False", "VITE_WS_BASE_URL": "wss://x", "VITE_OTHER": "1"}
+    warnings = seed_settings_in_use(env, dotenv)
+    assert len(warnings) == 5
+    by_name = {line.split(" ", 1)[0]: line for line in warnings}
+    assert "DATABASE_URL=postgresql+asyncpg://" in by_name["DB_HOST"]
+    assert "REDIS_URL=redis://" in by_name["REDIS_HOST"]
+    assert "SWITCHBOARD_ENV" in by_name["DEBUG"]
+    assert "PUBLIC_URL" in by_name["VITE_WS_BASE_URL"]
+    assert "VITE_OTHER" in by_name
+    assert seed_settings_in_use({"DATABASE_URL": "sqlite+aiosqlite:///x.db", "SECRET_KEY": "k"}) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,18 @@ from alembic.config import Config
 import migrations
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+
+class _OnlyRevisions(logging.Filter):
+    """Of Alembic's migration log keep the revisions it applies ("Running upgrade 0003 -> 0004"),
+    not the lines it writes on every start ("Context impl …", "Will assume …")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or str(record.msg).startswith("Running ")
+
+
+# (Alembic's plugin list, logged while it is imported, is quieted by hub.observability.logs.configure.)
+logging.getLogger("alembic.runtime.migration").addFilter(_OnlyRevisions())
 
 
 def alembic_config(url: str, schema: str | None = None) -> Config:
