@@ -43,7 +43,7 @@ async def test_a_storm_of_connects_is_admitted_in_a_few_queries(api: Api, contex
         assert role == expected[(user.id, pid)], (user.name, pid)
     # 200 sockets arriving together: one batch, two queries (users, then memberships).
     assert admissions.batches == 1
-    assert len(statements) == 2
+    assert len(statements) == 2, "\n\n".join(statements)
 
 
 async def test_a_lone_connect_is_not_held_back(api: Api, context: HubContext) -> None:
