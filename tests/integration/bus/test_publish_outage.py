@@ -3,6 +3,7 @@ ends, and every refused event counted (`publish_failures`), however many events 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -28,25 +29,31 @@ async def test_an_outage_is_logged_once_with_its_count(
     private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     bus = RedisBus(private_redis.url, connect_timeout=0.2, socket_timeout=0.2, backoff_max=0.1)
-    await bus.start()
+    # Each step is bounded: a publish or a stop that hangs is a bug, named by the step that hung.
+    async with asyncio.timeout(10):
+        await bus.start()
     stats: dict[str, int] = {}
     publish = EventPublisher(bus, stats)
     try:
-        await publish([event(1)], [])
+        async with asyncio.timeout(10):
+            await publish([event(1)], [])
         private_redis.kill()
         with caplog.at_level(logging.INFO, logger="hub.realtime.publisher"):
-            for n in range(UNPUBLISHED):
-                await publish([event(2 + n)], [])
+            async with asyncio.timeout(30):
+                for n in range(UNPUBLISHED):
+                    await publish([event(2 + n)], [])
             during = [r for r in caplog.records if r.name == "hub.realtime.publisher"]
             assert [r.levelno for r in during] == [logging.WARNING]
             assert "bus unavailable" in during[0].getMessage()
             caplog.clear()
 
             private_redis.start()
-            await publish([event(100)], [])
+            async with asyncio.timeout(10):
+                await publish([event(100)], [])
             after = [r.getMessage() for r in caplog.records if r.name == "hub.realtime.publisher"]
         assert len(after) == 1
         assert f"{UNPUBLISHED} events were not published" in after[0]
         assert stats == {"events_published": 2, "publish_failures": UNPUBLISHED}
     finally:
-        await bus.stop()
+        async with asyncio.timeout(10):
+            await bus.stop()
