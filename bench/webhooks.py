@@ -49,7 +49,10 @@ from hub.adapters.db.uow import UnitOfWork  # noqa: E402
 from hub.adapters.db.webhook_models import WebhookDelivery  # noqa: E402
 from hub.config import Settings, load_settings  # noqa: E402
 from hub.domain.identity import Actor  # noqa: E402
-from hub.services import auth, projects, tickets, webhooks  # noqa: E402
+from hub.services.accounts import auth  # noqa: E402
+from hub.services.projects import projects  # noqa: E402
+from hub.services.tickets import tickets  # noqa: E402
+from hub.services.webhooks import endpoints as webhooks  # noqa: E402
 from hub.webhooks.worker import WebhookWorker  # noqa: E402
 
 DEFAULT_PG = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

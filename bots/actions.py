@@ -18,8 +18,12 @@ from bots.text import person, status_label, ticket_line
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import DomainError, NotFound
 from hub.domain.identity import Actor
-from hub.services import chat, chat_subscriptions, comments, preferences, projects, tickets
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat import subscriptions as chat_subscriptions
+from hub.services.chat.accounts import ChatUser
+from hub.services.notifications import preferences
+from hub.services.projects import projects
+from hub.services.tickets import comments, tickets
 
 OPEN = "todo,in_progress,in_review"
 UowFactory = Callable[[], UnitOfWork]

@@ -1,6 +1,6 @@
 """Direct messages for notifications: immediate ones as they come, digests once a day.
 
-Two durable consumers over `notifications` (see `hub.services.chat_notify`):
+Two durable consumers over `notifications` (see `hub.services.chat.notify`):
 
 - DMs: each notification routed `immediate` for the platform is sent to every linked account of its
   user, then the position moves past it (one transaction per notification: a crash in between can
@@ -28,7 +28,8 @@ from bots.sink import PermanentSendError, RelaySink
 from hub.adapters.db.engine import Database
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.services import chat_leader, chat_notify
+from hub.services.chat import leader as chat_leader
+from hub.services.chat import notify as chat_notify
 
 log = logging.getLogger(__name__)
 #: Digests are daily and due per user's time zone; whether any is due is asked once a minute, not on

@@ -46,8 +46,9 @@ from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.services import chat_leader, chat_relay
-from hub.services.chat_relay import CommentMessage, RelayBatch, Target, TicketMessage
+from hub.services.chat import leader as chat_leader
+from hub.services.chat import relay as chat_relay
+from hub.services.chat.relay import CommentMessage, RelayBatch, Target, TicketMessage
 
 log = logging.getLogger(__name__)
 #: Change kinds worth a thread reply in the compact format (detailed: every change).

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from hub.services.chat import ChatUser
-from hub.services.chat_relay import Target
+from hub.services.chat.accounts import ChatUser
+from hub.services.chat.relay import Target
 
 
 class PermanentSendError(Exception):

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from bots.sink import RelaySink
 from hub.adapters.db.uow import UnitOfWork
-from hub.services import chat_relay, chat_summary
-from hub.services.chat_relay import Target
+from hub.services.chat import relay as chat_relay
+from hub.services.chat import summary as chat_summary
+from hub.services.chat.relay import Target
 
 log = logging.getLogger(__name__)
 

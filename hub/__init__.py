@@ -63,7 +63,7 @@ async def notify(
     instance (and to their chat DMs, by their preferences). Works inside a hub and in any other
     process with the hub's settings (see the module docstring). Returns the id of the event that
     carries it. ValidationFailed for an empty or too long title or type; NotFound for no such user."""
-    from hub.services.notifications import send_custom
+    from hub.services.notifications.notifications import send_custom
 
     async with _hub_context(context) as hub_context:
         return await send_custom(
@@ -85,7 +85,7 @@ async def broadcast(
     other process with the hub's settings (see the module docstring). Returns the id of the event
     that carries it. ValidationFailed for a bad `type` or `data` (not a JSON object, or larger than
     BROADCAST_MAX_BYTES); NotFound for no such project."""
-    from hub.services.broadcast import broadcast as send_broadcast
+    from hub.services.projects.broadcast import broadcast as send_broadcast
 
     async with _hub_context(context) as hub_context:
         return await send_broadcast(

@@ -21,7 +21,7 @@ from hub.realtime.admission import Admissions
 from hub.realtime.connection import send_limits
 from hub.realtime.endpoints import socket_app
 from hub.realtime.service import Realtime
-from hub.services import hashing
+from hub.services.accounts import hashing
 from hub.services.limits import Limits
 from web import STATIC_DIR
 

@@ -104,7 +104,7 @@ async def _demo(settings: Settings) -> None:
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     from hub.context import build_context
-    from hub.services import auth
+    from hub.services.accounts import auth
 
     context = build_context(settings)
     try:
@@ -121,7 +121,7 @@ async def _set_active(settings: Settings, args: argparse.Namespace) -> None:
     socket admission reads it) and close the user's open sockets within a second or so (the
     `session.revoked` event reaches them through their outbox poll)."""
     from hub.context import build_context
-    from hub.services import auth
+    from hub.services.accounts import auth
 
     context = build_context(settings)
     try:
@@ -140,7 +140,7 @@ async def _token(settings: Settings, args: argparse.Namespace) -> None:
 
     from hub.adapters.db.models import User
     from hub.context import build_context
-    from hub.services.auth import issue_access_token, normalize_email
+    from hub.services.accounts.auth import issue_access_token, normalize_email
 
     context = build_context(settings)
     try:

@@ -10,8 +10,8 @@ from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.uow import Publisher, UnitOfWork
 from hub.config import Settings
-from hub.services.auth import TokenConfig
-from hub.services.routing import notifications_for, would_notify
+from hub.services.accounts.auth import TokenConfig
+from hub.services.notifications.routing import notifications_for, would_notify
 
 
 @dataclass

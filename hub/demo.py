@@ -7,7 +7,9 @@ from sqlalchemy import select
 from hub.adapters.db.models import User
 from hub.context import HubContext
 from hub.domain.identity import Actor
-from hub.services import auth, comments, projects, tickets
+from hub.services.accounts import auth
+from hub.services.projects import projects
+from hub.services.tickets import comments, tickets
 
 DEMO_PASSWORD = "switchboard-demo"
 DEMO_USERS = (

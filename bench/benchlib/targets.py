@@ -96,7 +96,7 @@ def base_env(**extra: str) -> dict[str, str]:
 
 def sign_token(user_id: int, ttl: int = 3600) -> str:
     """What `switchboard token EMAIL --ttl 3600` prints, signed in-process."""
-    from hub.services.auth import TokenConfig, issue_access_token
+    from hub.services.accounts.auth import TokenConfig, issue_access_token
 
     config = TokenConfig(secret=SECRET, access_ttl=ttl, refresh_ttl=ttl)
     return str(issue_access_token(config, user_id, ttl))

@@ -20,8 +20,8 @@ from bots.discord import render
 from bots.discord.config import DiscordConfig
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.identity import Actor
-from hub.services import chat
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat.accounts import ChatUser
 
 log = logging.getLogger("bots.discord")
 SORRY = "Something went wrong on our side; nothing was changed. Please try again."

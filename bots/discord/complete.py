@@ -17,8 +17,8 @@ from bots.discord.bot import DiscordBot, bot_of
 from bots.text import STATUS_LABELS, status_label
 from hub.domain.errors import DomainError
 from hub.domain.identity import Actor
-from hub.services import projects as project_service
-from hub.services import tickets as ticket_service
+from hub.services.projects import projects as project_service
+from hub.services.tickets import tickets as ticket_service
 
 MAX = 25
 KEY_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-(\d*)$")

@@ -20,9 +20,11 @@ import discord
 from bots.actions import explain, not_linked
 from bots.discord.bot import DiscordBot, log
 from hub.domain.errors import DomainError
-from hub.services import chat, chat_relay, comments
-from hub.services.chat import ChatUser
-from hub.services.chat_relay import CommentMessage
+from hub.services.chat import accounts as chat
+from hub.services.chat import relay as chat_relay
+from hub.services.chat.accounts import ChatUser
+from hub.services.chat.relay import CommentMessage
+from hub.services.tickets import comments
 
 THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread)
 REPLY_WAIT = 10.0

@@ -18,8 +18,8 @@ import discord
 from bots.discord import render
 from bots.discord.views import notification_view, ticket_view
 from bots.sink import PermanentSendError
-from hub.services.chat import ChatUser
-from hub.services.chat_relay import Target
+from hub.services.chat.accounts import ChatUser
+from hub.services.chat.relay import Target
 
 log = logging.getLogger("bots.discord")
 #: Discord's JSON error codes for "this target will not take messages".

@@ -19,7 +19,7 @@ from bots.command_types import Assign, SetStatus, UserRef
 from bots.discord.bot import bot_of
 from bots.text import STATUS_LABELS, ticket_url
 from hub.domain.errors import DomainError
-from hub.services import notifications
+from hub.services.notifications import notifications
 
 
 class AssignToMe(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:assign:(?P<id>\d+)"):

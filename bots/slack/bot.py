@@ -15,8 +15,9 @@ from bots.slack.markup import to_plain
 from bots.slack.people import SlackPeople
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.identity import Actor
-from hub.services import chat, projects
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat.accounts import ChatUser
+from hub.services.projects import projects
 
 log = logging.getLogger("bots.slack")
 SORRY = "Something went wrong on our side; nothing was changed. Please try again."

@@ -17,7 +17,7 @@ from bots.command_types import Assign, Command, SetStatus, UserRef
 from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
 from hub.domain.errors import DomainError
-from hub.services import notifications
+from hub.services.notifications import notifications
 
 
 def register(app: AsyncApp, bot: SlackBot) -> None:

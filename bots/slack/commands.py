@@ -18,7 +18,9 @@ from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
 from bots.slack.modal import CALLBACK_ID, create_view, read_submission
 from hub.domain.errors import DomainError
-from hub.services import chat, projects, tickets
+from hub.services.chat import accounts as chat
+from hub.services.projects import projects
+from hub.services.tickets import tickets
 
 COMMAND = "/ticket"
 SHORTCUT = "sb_ticket_from_message"

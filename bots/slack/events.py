@@ -21,8 +21,9 @@ from bots.actions import explain, not_linked
 from bots.slack import render
 from bots.slack.bot import SlackBot, log
 from hub.domain.errors import DomainError
-from hub.services import chat_relay, comments, tickets
-from hub.services.chat_relay import CommentMessage
+from hub.services.chat import relay as chat_relay
+from hub.services.chat.relay import CommentMessage
+from hub.services.tickets import comments, tickets
 
 BOARD_LINK = re.compile(r"#/p/(\d+)/t/(\d+)")
 

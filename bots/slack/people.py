@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.identity import Actor
-from hub.services import chat
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat.accounts import ChatUser
 
 log = logging.getLogger(__name__)
 MISS_TTL = 60.0

@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.sink import PermanentSendError
 from bots.slack import render
 from bots.slack.clients import SlackClients
-from hub.services.chat import ChatUser
-from hub.services.chat_relay import Target
+from hub.services.chat.accounts import ChatUser
+from hub.services.chat.relay import Target
 
 PERMANENT = {
     "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "user_not_found",

@@ -20,7 +20,7 @@ from hub.api.schemas import (
     UserOut,
 )
 from hub.domain.errors import Forbidden
-from hub.services import auth
+from hub.services.accounts import auth
 from hub.services.views import user_view
 
 bp = Blueprint("auth", __name__, url_prefix="/api")

@@ -10,7 +10,8 @@ from quart import Blueprint
 from quart_schema import validate_response
 
 from hub.api.deps import current_user, hub
-from hub.services import chat, chat_subscriptions
+from hub.services.chat import accounts as chat
+from hub.services.chat import subscriptions as chat_subscriptions
 
 bp = Blueprint("chat", __name__, url_prefix="/api")
 

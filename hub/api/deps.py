@@ -7,7 +7,7 @@ from quart import current_app, request
 from hub.context import HubContext
 from hub.domain.errors import Unauthenticated
 from hub.domain.identity import Actor
-from hub.services.auth import AccessClaims, authenticate, user_for_token
+from hub.services.accounts.auth import AccessClaims, authenticate, user_for_token
 
 
 def hub() -> HubContext:

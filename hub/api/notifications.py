@@ -16,7 +16,7 @@ from hub.api.schemas import (
     PreferencesOut,
     ReadAllOut,
 )
-from hub.services import notifications, preferences
+from hub.services.notifications import notifications, preferences
 
 bp = Blueprint("notifications", __name__, url_prefix="/api/notifications")
 

@@ -23,7 +23,9 @@ from hub.api.schemas import (
     ProjectPatch,
     Strict,
 )
-from hub.services import activity, broadcast, projects
+from hub.services.projects import activity
+from hub.services.projects import broadcast
+from hub.services.projects import projects
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
 

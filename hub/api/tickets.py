@@ -18,7 +18,7 @@ from hub.api.schemas import (
     TicketPatch,
     TicketQuery,
 )
-from hub.services import comments, tickets
+from hub.services.tickets import comments, tickets
 
 bp = Blueprint("tickets", __name__, url_prefix="/api")
 

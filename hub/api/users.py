@@ -9,7 +9,7 @@ from quart_schema import validate_response
 
 from hub.api.deps import current_user, hub
 from hub.api.schemas import AccountOut
-from hub.services import auth
+from hub.services.accounts import auth
 
 bp = Blueprint("users", __name__, url_prefix="/api/users")
 

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from hub.api.schemas import BigRowId, StorableText, Strict
-from hub.services.webhook_messages import WEBHOOK_EVENT_TYPES
+from hub.services.webhooks.messages import WEBHOOK_EVENT_TYPES
 
 DeliveryStatus = Literal["pending", "succeeded", "failed", "dead"]
 
-#: The URL rules the service enforces (`hub.services.webhooks.check_url`), as far as a pattern can say
-#: them: http or https, a host, no `user:password@`. Beyond the pattern, the host must resolve to a
-#: public address (unless WEBHOOK_ALLOW_PRIVATE) and an explicit port must be 1-65535.
+#: The URL rules the service enforces (`hub.services.webhooks.endpoints.check_url`), as far as a
+#: pattern can say them: http or https, a host, no `user:password@`. Beyond the pattern, the host
+#: must resolve to a public address (unless WEBHOOK_ALLOW_PRIVATE) and an explicit port must be 1-65535.
 URL_PATTERN = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?\s*$"
 URL_RULES = (
     "http(s) URL receiving the POSTs: a host name or address, no credentials; the host must resolve "

@@ -22,7 +22,8 @@ from hub.api.webhook_schemas import (
     WebhookPatch,
     WebhookWithSecretOut,
 )
-from hub.services import webhook_log, webhooks
+from hub.services.webhooks import endpoints as webhooks
+from hub.services.webhooks import log as webhook_log
 from hub.webhooks.runner import EXTRA_KEY
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from hub.adapters.ratelimit import RedisRateLimiter
-from hub.services.hashing import HashGate
+from hub.services.accounts.hashing import HashGate
 from hub.services.limits import Limits
 
 

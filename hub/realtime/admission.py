@@ -21,7 +21,13 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import Role
 from hub.domain.errors import Unauthenticated
 from hub.domain.identity import Actor
-from hub.services.auth import AccessClaims, Admission, TokenConfig, decode_access_token, socket_admissions
+from hub.services.accounts.auth import (
+    AccessClaims,
+    Admission,
+    TokenConfig,
+    decode_access_token,
+    socket_admissions,
+)
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from hub.realtime.asgi import ASGIApp, socket_for
 from hub.realtime.connection import Connection
 from hub.realtime.inbound import InboundLimit, TicketCheck, Verdict
 from hub.realtime.service import MAX_SOCKETS_PER_USER, Realtime
-from hub.services.auth import AccessClaims, authenticate, decode_access_token
+from hub.services.accounts.auth import AccessClaims, authenticate, decode_access_token
 
 SUBPROTOCOL = "switchboard"
 TOKEN_PREFIX = "bearer."

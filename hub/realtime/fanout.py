@@ -37,7 +37,7 @@ from hub.realtime import codes, messages
 from hub.realtime.asgi import batched_writes
 from hub.realtime.connection import Connection
 from hub.realtime.sessions import RecentRevocations, Revocation
-from hub.services.auth import SESSION_REVOKED
+from hub.services.accounts.auth import SESSION_REVOKED
 from hub.services.views import event_view, notification_view
 
 log = logging.getLogger(__name__)

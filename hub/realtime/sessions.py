@@ -1,7 +1,7 @@
 """Ending sessions on open sockets: which sockets a `session.revoked` event closes, on every instance.
 
 Logout, refresh-token reuse, a password change and deactivation commit a `session.revoked` outbox
-event (project_id NULL, see `hub.services.auth`). Every hub process's fan-out sees every committed
+event (project_id NULL, see `hub.services.accounts.auth`). Every hub process's fan-out sees every committed
 event in order (live from the bus, or from its outbox poll when Redis is down) and closes the local
 sockets it names with 4001 (`Fanout._end_sessions`). Its payload:
 

@@ -6,5 +6,5 @@
 * `observe` - `DeliveryObserver`: what the worker tells the metrics about each attempt.
 
 The rules (what is due, what a status code means, when an endpoint is disabled) live in
-`hub.services.webhook_*`; this package only schedules I/O around them.
+`hub.services.webhooks`; this package only schedules I/O around them.
 """

@@ -46,11 +46,13 @@ from hub.adapters.webhooks.schedule import DEFAULT_SCHEDULE, parse_schedule
 from hub.adapters.webhooks.sender import DEFAULT_TIMEOUT_SECONDS, AttemptResult, WebhookSender
 from hub.adapters.webhooks.signing import build_headers
 from hub.config import Settings
-from hub.services import webhook_claims, webhook_outbox, webhook_results
-from hub.services.routing import notifications_for
-from hub.services.webhook_claims import Claimed, Lane
-from hub.services.webhook_messages import is_webhook_event
-from hub.services.webhook_results import Outcome
+from hub.services.notifications.routing import notifications_for
+from hub.services.webhooks import claims as webhook_claims
+from hub.services.webhooks import outbox as webhook_outbox
+from hub.services.webhooks import results as webhook_results
+from hub.services.webhooks.claims import Claimed, Lane
+from hub.services.webhooks.messages import is_webhook_event
+from hub.services.webhooks.results import Outcome
 from hub.webhooks.observe import DeliveryObserver, event_lag, outcome_of
 from hub.webhooks.writer import ResultWriter
 

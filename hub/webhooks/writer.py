@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from hub.services.webhook_results import Outcome
+from hub.services.webhooks.results import Outcome
 
 log = logging.getLogger(__name__)
 

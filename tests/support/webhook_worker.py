@@ -13,7 +13,7 @@ import signal
 from hub.adapters.db.engine import Database
 from hub.adapters.db.uow import UnitOfWork
 from hub.config import load_settings
-from hub.services.routing import notifications_for
+from hub.services.notifications.routing import notifications_for
 from hub.webhooks.worker import WebhookWorker
 
 

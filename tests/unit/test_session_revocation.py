@@ -8,7 +8,7 @@ from hub.domain.identity import Actor
 from hub.realtime import codes
 from hub.realtime.connection import Connection
 from hub.realtime.fanout import Fanout, envelope
-from hub.services.auth import SESSION_REVOKED
+from hub.services.accounts.auth import SESSION_REVOKED
 
 ALICE, BOB = Actor(1, "Alice", "a@example.com"), Actor(2, "Bob", "b@example.com")
 

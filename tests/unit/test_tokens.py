@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from hub.domain.errors import Unauthenticated
-from hub.services.auth import TokenConfig, _verified, decode_access_token, issue_access_token
+from hub.services.accounts.auth import TokenConfig, _verified, decode_access_token, issue_access_token
 
 CONFIG = TokenConfig(secret="s" * 40, access_ttl=900, refresh_ttl=3600)
 

@@ -9,7 +9,7 @@ import pytest
 
 from hub.adapters.db.engine import Database
 from hub.adapters.db.uow import UnitOfWork
-from hub.services.routing import notifications_for, would_notify
+from hub.services.notifications.routing import notifications_for, would_notify
 
 ACTOR = 7
 

@@ -42,7 +42,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     preferences: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Set by a site admin: no login, no refresh, every token and socket refused (see services/auth.py).
+    #: Set by a site admin: no login, no refresh, every token and socket refused
+    #: (see services/accounts/auth.py).
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Access tokens *without* a session (`switchboard token`) issued at or before this second are
     #: refused: set when all of the user's sessions are cut (password change, "sign out everywhere").
@@ -199,7 +200,8 @@ class Notification(Base):
     )
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
-    # The routing decision, per destination: "immediate", "digest" or "off" (see services/routing.py).
+    # The routing decision, per destination: "immediate", "digest" or "off"
+    # (see services/notifications/routing.py).
     # The web list shows rows whose web is not "off"; the chat bots read their own column.
     deliver_web: Mapped[str] = mapped_column(String(16), default="immediate")
     deliver_slack: Mapped[str] = mapped_column(String(16), default="immediate")

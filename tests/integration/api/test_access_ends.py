@@ -16,7 +16,8 @@ from hub.adapters.db.models import Membership, Notification, Project, TicketWatc
 from hub.adapters.db.types import utcnow
 from hub.context import HubContext
 from hub.domain.identity import Actor
-from hub.services import chat_notify, chat_subscriptions
+from hub.services.chat import notify as chat_notify
+from hub.services.chat import subscriptions as chat_subscriptions
 from tests.support.api import Api
 from tests.support.api import User as ApiUser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hub.context import HubContext
 from hub.domain.enums import Role
 from hub.realtime.messages import ACTIONS
-from hub.services import notifications
+from hub.services.notifications import notifications
 from hub.services.policy import can_see_event
 from tests.support.api import Api
 

@@ -14,7 +14,7 @@ import pytest
 from hub.adapters.ratelimit import MemoryRateLimiter, Rate, RedisRateLimiter
 from hub.api.limits import resolve_client
 from hub.domain.errors import RateLimited
-from hub.services.hashing import HashGate
+from hub.services.accounts.hashing import HashGate
 from tests.integration.realtime.conftest import Live, stack, start_live  # noqa: F401  (the fixture)
 from tests.support.api import PASSWORD, Reply
 

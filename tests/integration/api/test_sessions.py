@@ -16,8 +16,8 @@ from hub.adapters.db.models import Event, LoginSession, RefreshToken, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.webhook_models import WebhookDelivery
 from hub.context import HubContext
-from hub.services import webhook_outbox
-from hub.services.auth import SESSION_REVOKED, issue_access_token
+from hub.services.accounts.auth import SESSION_REVOKED, issue_access_token
+from hub.services.webhooks import outbox as webhook_outbox
 from tests.conftest import SECRET
 from tests.support.api import PASSWORD, Api
 from tests.support.api import User as ApiUser

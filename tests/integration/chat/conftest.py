@@ -21,8 +21,9 @@ from hub.adapters.db.engine import Database
 from hub.api import chat as chat_api
 from hub.app import create_app
 from hub.context import HubContext, build_context
-from hub.services import chat, chat_relay
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat import relay as chat_relay
+from hub.services.chat.accounts import ChatUser
 from tests.conftest import make_settings
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender

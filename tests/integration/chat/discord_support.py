@@ -20,7 +20,7 @@ from bots.discord.runtime import EXTRA_KEY, DiscordRuntime
 from hub.adapters.db.engine import Database
 from hub.app import create_app
 from hub.context import HubContext, build_context
-from hub.services import chat_relay
+from hub.services.chat import relay as chat_relay
 from tests.conftest import make_settings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord, FakeMessage, FakeUser, Interaction
 from tests.support.api import HttpApi, User

@@ -14,8 +14,9 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.domain.errors import ValidationFailed
 from hub.domain.identity import Actor
-from hub.services import chat, chat_subscriptions
-from hub.services.chat import ChatUser
+from hub.services.chat import accounts as chat
+from hub.services.chat import subscriptions as chat_subscriptions
+from hub.services.chat.accounts import ChatUser
 from tests.support.api import Api
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bots.notify import Notifier
-from hub.services import chat_notify
+from hub.services.chat import notify as chat_notify
 from tests.integration.chat.discord_support import DiscordHub, text_of
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hub.domain.identity import Actor
-from hub.services import chat_relay, comments
+from hub.services.chat import relay as chat_relay
+from hub.services.tickets import comments
 from tests.integration.chat.conftest import CHANNEL, SlackHub, link_directly
 from tests.support.api import User
 from tests.support.live import ws_connect

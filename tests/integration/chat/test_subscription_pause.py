@@ -7,7 +7,7 @@ import asyncio
 
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.webhook_models import ConsumerPosition
-from hub.services import chat_summary
+from hub.services.chat import summary as chat_summary
 from tests.integration.chat.conftest import CHANNEL, SlackHub
 
 

@@ -13,7 +13,7 @@ from hub.context import HubContext
 from hub.domain.enums import Role
 from hub.domain.errors import Unauthenticated
 from hub.realtime.admission import Admissions
-from hub.services.auth import issue_access_token
+from hub.services.accounts.auth import issue_access_token
 from tests.integration.test_queries import count_statements
 from tests.support.api import Api
 

@@ -9,7 +9,7 @@ import signal
 import sys
 
 from hub.context import HubContext
-from hub.services.webhook_results import INTERRUPTED
+from hub.services.webhooks.results import INTERRUPTED
 from tests.conftest import SECRET
 from tests.integration.webhooks.conftest import (
     SCHEDULE,

@@ -12,7 +12,7 @@ from hub.adapters.db.engine import Database
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.webhook_models import WebhookEndpoint
 from hub.context import HubContext
-from hub.services import webhook_claims
+from hub.services.webhooks import claims as webhook_claims
 from tests.integration.webhooks.conftest import (
     Clock,
     WorkerFactory,

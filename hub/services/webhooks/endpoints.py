@@ -31,7 +31,7 @@ from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.services.policy import Action, authorize
 from hub.services.views import iso
-from hub.services.webhook_messages import WEBHOOK_EVENT_TYPES
+from hub.services.webhooks.messages import WEBHOOK_EVENT_TYPES
 
 ROTATION_GRACE = timedelta(hours=24)
 MAX_URL = 2048

@@ -39,9 +39,9 @@ from hub.adapters.db.webhook_models import WebhookAttempt, WebhookDelivery, Webh
 from hub.adapters.webhooks.schedule import next_delay
 from hub.adapters.webhooks.sender import AttemptResult
 from hub.domain.enums import Role
-from hub.services.webhook_claims import Claimed
-from hub.services.webhook_messages import DISABLED_EVENT
-from hub.services.webhooks import drop_pending
+from hub.services.webhooks.claims import Claimed
+from hub.services.webhooks.endpoints import drop_pending
+from hub.services.webhooks.messages import DISABLED_EVENT
 
 FAILING_LIMIT = timedelta(days=5)
 ATTEMPT_RETENTION = timedelta(days=30)
@@ -49,7 +49,8 @@ RETRY_AFTER_STATUSES = (429, 503)
 PRUNE_CHUNK = 5000
 REASON_GONE = "the receiver answered 410 Gone"
 REASON_FAILING = "every attempt failed for 5 days"
-#: The notification event of `hub.services.notifications.send_custom`, routed by `services.routing`.
+#: The notification event of `hub.services.notifications.notifications.send_custom`, routed by
+#: `hub.services.notifications.routing`.
 NOTIFICATION_EVENT = "notification.custom"
 NOTIFICATION_TYPE = "webhook_disabled"
 #: The error of an attempt whose outcome never got recorded: its worker died while sending it.

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.models import Event, Notification, User
 from hub.adapters.db.types import utcnow
-from hub.services import preferences
+from hub.services.notifications import preferences
 from hub.services.policy import memberships_among, receives_notification
 
 Draft = tuple[int, str, str, str]  # (user_id, notification_type, title, message)

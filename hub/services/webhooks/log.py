@@ -28,8 +28,8 @@ from hub.adapters.webhooks.signing import build_headers
 from hub.domain.errors import Conflict, NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.services.views import iso
-from hub.services.webhook_messages import TEST_EVENT, test_body
-from hub.services.webhooks import managed_endpoint, signing_secrets
+from hub.services.webhooks.endpoints import managed_endpoint, signing_secrets
+from hub.services.webhooks.messages import TEST_EVENT, test_body
 
 STATUSES = ("pending", "succeeded", "failed", "dead")
 MAX_LIMIT = 100

@@ -10,28 +10,25 @@ never steps over a late commit.
 Several workers may call `fan_out` at once: on PostgreSQL the position row is locked with
 `FOR UPDATE SKIP LOCKED` (the loser simply skips a round); SQLite serialises writers anyway.
 
-`lock_position`/`advance_position` are generic: another outbox consumer (a chat relay) can keep its own
-named row the same way.
+The position row is kept by `hub.adapters.db.positions`, which the chat relays use too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.models import Event
+from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.uow import UnitOfWork
-from hub.adapters.db.webhook_models import ConsumerPosition, WebhookDelivery, WebhookEndpoint
-from hub.services.webhook_messages import is_webhook_event, message_body, msg_id, subscribes
-from hub.services.webhooks import last_event_id
+from hub.adapters.db.webhook_models import WebhookDelivery, WebhookEndpoint
+from hub.services.webhooks.endpoints import last_event_id
+from hub.services.webhooks.messages import is_webhook_event, message_body, msg_id, subscribes
 
 CONSUMER = "webhooks"
 BATCH = 500
@@ -42,39 +39,6 @@ class FanOut:
     events: int
     deliveries: int
     position: int | None
-
-
-def _is_sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-async def lock_position(
-    session: AsyncSession, name: str, start: Callable[[AsyncSession], Awaitable[int]], now: datetime
-) -> int | None:
-    """The consumer's position, locked for this transaction; None while another worker holds it.
-
-    A consumer seen for the first time starts at the position `start` computes.
-    """
-    sqlite = _is_sqlite(session)
-    if await session.scalar(select(ConsumerPosition.position).where(ConsumerPosition.name == name)) is None:
-        insert_ = sqlite_insert if sqlite else pg_insert
-        await session.execute(
-            insert_(ConsumerPosition)
-            .values(name=name, position=await start(session), updated_at=now)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-    query = select(ConsumerPosition.position).where(ConsumerPosition.name == name)
-    if not sqlite:
-        query = query.with_for_update(skip_locked=True)
-    return await session.scalar(query)
-
-
-async def advance_position(session: AsyncSession, name: str, position: int, now: datetime) -> None:
-    await session.execute(
-        update(ConsumerPosition)
-        .where(ConsumerPosition.name == name)
-        .values(position=position, updated_at=now)
-    )
 
 
 async def _start_position(session: AsyncSession) -> int:

@@ -22,7 +22,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
-from hub.services.common_passwords import BASE_WORDS, COMMON
+from hub.services.accounts.common_passwords import BASE_WORDS, COMMON
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256

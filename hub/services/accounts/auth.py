@@ -41,7 +41,7 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import Role
 from hub.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from hub.domain.identity import Actor
-from hub.services import hashing, passwords
+from hub.services.accounts import hashing, passwords
 from hub.services.policy import role_in
 from hub.services.views import iso, me_view
 
@@ -63,7 +63,7 @@ class TokenConfig:
 
 
 async def hash_password(password: str) -> str:
-    """argon2 on the bounded hashing pool (`hub.services.hashing`); RateLimited when it is full."""
+    """argon2 on the bounded hashing pool (`hub.services.accounts.hashing`); RateLimited when it is full."""
     return await hashing.gate.run(_hasher.hash, password)
 
 
@@ -157,7 +157,8 @@ async def create_user(
     uow: UnitOfWork, email: str, password: str, name: str, *, is_admin: bool = False
 ) -> User:
     """Create an account; ValidationFailed naming each bad field (the email's syntax, the password
-    policy of `hub.services.passwords`, the name), Conflict if the email is taken. Does not commit."""
+    policy of `hub.services.accounts.passwords`, the name), Conflict if the email is taken. Does not
+    commit."""
     email, email_error = passwords.email_problem(email)
     errors: dict[str, str] = {}
     if email_error:

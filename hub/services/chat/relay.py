@@ -1,7 +1,7 @@
 """What the chat relays read and record: outbox batches, subscriptions, and the message maps.
 
 A relay is a durable consumer of the `events` outbox with its own row in `consumer_positions` (e.g.
-`slack-relay`), read the same way as the webhook consumer (`webhook_outbox.lock_position`). A new
+`slack-relay`), read the same way as the webhook consumer (`hub.adapters.db.positions`). A new
 relay starts after the events older than its start: channels are not flooded with history.
 
 Exactly-once posting across restarts rests on the message maps, not on the position alone (see
@@ -25,12 +25,12 @@ from sqlalchemy import delete, func, select
 
 from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, ChatTicketMessage
 from hub.adapters.db.models import Event, Ticket, User
+from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.services.chat_subscriptions import KIND_OF_EVENT, relays, with_creator_access
-from hub.services.tickets import TICKET_LOAD
+from hub.services.chat.subscriptions import KIND_OF_EVENT, relays, with_creator_access
+from hub.services.tickets.tickets import TICKET_LOAD
 from hub.services.views import ticket_view
-from hub.services.webhook_outbox import advance_position, lock_position
 
 
 @dataclass(frozen=True)

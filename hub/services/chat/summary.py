@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from hub.adapters.db.chat_models import ChatSubscription
 from hub.adapters.db.models import Event, Project, Ticket
 from hub.adapters.db.uow import UnitOfWork
-from hub.services.chat_subscriptions import relays, with_creator_access
+from hub.services.chat.subscriptions import relays, with_creator_access
 
 
 async def project_summary(

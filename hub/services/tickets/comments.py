@@ -14,7 +14,7 @@ from hub.domain.enums import EventType, Role
 from hub.domain.errors import Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
 from hub.services.policy import Action, authorize
-from hub.services.tickets import add_watchers, mentions_in, visible_ticket
+from hub.services.tickets.tickets import add_watchers, mentions_in, visible_ticket
 from hub.services.views import comment_view
 
 MAX_BODY = 10_000

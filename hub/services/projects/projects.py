@@ -14,7 +14,7 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import EventType, Role
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
-from hub.services.auth import normalize_email
+from hub.services.accounts.auth import normalize_email
 from hub.services.policy import Action, authorize, may_add_by_id
 from hub.services.views import member_view, project_view
 

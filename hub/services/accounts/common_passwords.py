@@ -1,4 +1,4 @@
-"""Bundled lists for the password policy (`hub.services.passwords`), compared in lower case.
+"""Bundled lists for the password policy (`hub.services.accounts.passwords`), compared in lower case.
 
 `COMMON` holds passwords of 8 or more characters that top the published lists of leaked and most-used
 passwords (the RockYou breach, SplashData's and NordPass's yearly lists, the UK NCSC's "100,000 most

@@ -1,6 +1,6 @@
 """Notifications for chat: the immediate DMs and the daily digests, as routing decided them.
 
-Routing (`services/routing.py`) stores per destination what each notification should do
+Routing (`services/notifications/routing.py`) stores per destination what each notification should do
 (`deliver_slack`, `deliver_discord`: immediate, digest or off). The chat bots only read that decision:
 
 - **immediate** — a durable consumer of `notifications` by id (row `{platform}-dm` in
@@ -27,14 +27,14 @@ from sqlalchemy import func, select
 
 from hub.adapters.db.chat_models import ChatIdentity
 from hub.adapters.db.models import Membership, Notification, User
+from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import ConsumerPosition
-from hub.services.chat import ChatUser, chat_accounts_of
+from hub.services.chat.accounts import ChatUser, chat_accounts_of
+from hub.services.notifications.preferences import merged
 from hub.services.policy import memberships_among, receives_notification
-from hub.services.preferences import merged
 from hub.services.views import notification_view
-from hub.services.webhook_outbox import advance_position, lock_position
 
 
 @dataclass(frozen=True)

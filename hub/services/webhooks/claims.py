@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import WebhookDelivery as D
 from hub.adapters.db.webhook_models import WebhookEndpoint as E
-from hub.services.webhooks import active_secrets
+from hub.services.webhooks.endpoints import active_secrets
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import NotFound, Unauthenticated, ValidationFailed
 from hub.domain.identity import Actor
 from hub.domain.mentions import resolve_mentions
-from hub.services.auth import normalize_email
-from hub.services.tickets import project_people
+from hub.services.accounts.auth import normalize_email
+from hub.services.tickets.tickets import project_people
 from hub.services.views import iso
 
 LINK_CODE_TTL = timedelta(minutes=10)

@@ -1,0 +1,1 @@
+"""Slack and Discord as seen by the hub: linked accounts, channel subscriptions, relays, DMs, digests."""

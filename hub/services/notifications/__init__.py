@@ -1,0 +1,1 @@
+"""Who is notified of what (routing), stored notifications, preferences."""

@@ -1,0 +1,1 @@
+"""Projects, members and roles, the activity feed, broadcasts."""

@@ -1,0 +1,1 @@
+"""Tickets, comments, assignments, watchers and mentions."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints, the outbox fan-out to deliveries, claims, results, the log."""
