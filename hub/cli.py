@@ -164,8 +164,8 @@ async def _push(settings: Settings, args: argparse.Namespace) -> None:
     import hub
     from hub.context import build_context
     from hub.domain.errors import ValidationFailed
-    from hub.services import auth
-    from hub.services.broadcast import project_id_for_key
+    from hub.services.accounts import auth
+    from hub.services.projects.broadcast import project_id_for_key
 
     context = build_context(settings)
     try:

@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     #: (hub.observability.health); None: the system's temporary directory.
     heartbeat_dir: str | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    #: Largest `data` of a broadcast, serialised (hub.services.broadcast): every project socket queues it.
+    #: Largest `data` of a broadcast, serialised (hub.services.projects.broadcast): every project
+    #: socket queues it.
     broadcast_max_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     #: Bearer token `/metrics` requires; unset: `/metrics` answers only direct loopback requests.
     metrics_token: SecretStr | None = None

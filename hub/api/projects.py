@@ -23,9 +23,7 @@ from hub.api.schemas import (
     ProjectPatch,
     Strict,
 )
-from hub.services.projects import activity
-from hub.services.projects import broadcast
-from hub.services.projects import projects
+from hub.services.projects import activity, broadcast, projects
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
 

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from hub.domain.enums import SOCKET_ACTIONS, EventType
-from hub.services.broadcast import EVENT as BROADCAST
+from hub.services.projects.broadcast import EVENT as BROADCAST
 
 #: Ticket events shown on the ticket socket, with the action name clients know.
 ACTIONS: dict[str, str] = {str(k): v for k, v in SOCKET_ACTIONS.items()}
@@ -43,7 +43,7 @@ def ticket_update(event: dict[str, Any]) -> str | None:
 
 
 def broadcast(event: dict[str, Any]) -> str:
-    """The `broadcast` message of a `project.broadcast` event (hub.services.broadcast)."""
+    """The `broadcast` message of a `project.broadcast` event (hub.services.projects.broadcast)."""
     payload = event["payload"]
     return dumps(
         {

@@ -22,7 +22,7 @@ from hub.adapters.db.types import utcnow
 from hub.adapters.db.webhook_models import WebhookDelivery
 from hub.context import HubContext
 from hub.domain.errors import NotFound, ValidationFailed
-from hub.services import webhook_outbox
+from hub.services.webhooks import outbox as webhook_outbox
 from tests.support.api import Api, HttpApi, User
 from tests.support.database import exec_autocommit
 from tests.support.live import ws_connect
