@@ -28,6 +28,7 @@ from bots.sink import PermanentSendError, RelaySink
 from hub.adapters.db.engine import Database
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
+from hub.context import uow_factory
 from hub.services.chat import leader as chat_leader
 from hub.services.chat import notify as chat_notify
 
@@ -61,9 +62,11 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         self.started_at = clock()
+        # The notifier writes only its positions and digest marks, never events.
+        self._make_uow = uow_factory(db, notify=False)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db)
+        return self._make_uow()
 
     async def start(self) -> None:
         if self._task is None:

@@ -23,7 +23,7 @@ def from_store(store: PresenceStore) -> PresenceLookup:
 
 
 def from_hub(context: HubContext) -> PresenceLookup | None:
-    realtime = context.extras.get("realtime")
+    realtime = context.realtime
     return from_store(realtime.store) if realtime is not None else None
 
 

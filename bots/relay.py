@@ -43,16 +43,20 @@ from bots.sink import PermanentSendError, RelaySink
 from bots.summaries import SummaryKeeper
 from bots.text import actor_name, change_line
 from hub.adapters.db.engine import Database
-from hub.adapters.db.models import Event
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
+from hub.context import uow_factory
+from hub.domain.enums import EventType
+from hub.domain.events import COMMENT_EVENTS, TICKET_EVENTS
 from hub.services.chat import leader as chat_leader
 from hub.services.chat import relay as chat_relay
-from hub.services.chat.relay import CommentMessage, RelayBatch, Target, TicketMessage
+from hub.services.chat.relay import CommentMessage, RelayBatch, RelayEvent, Target, TicketMessage
 
 log = logging.getLogger(__name__)
 #: Change kinds worth a thread reply in the compact format (detailed: every change).
-COMPACT_REPLIES = {"ticket.status_changed", "ticket.assigned", "ticket.deleted"}
+COMPACT_REPLIES = frozenset(
+    {EventType.TICKET_STATUS_CHANGED, EventType.TICKET_ASSIGNED, EventType.TICKET_DELETED}
+)
 
 
 class RelayObserver(Protocol):
@@ -66,7 +70,7 @@ class RelayObserver(Protocol):
 class _Group:
     target: Target
     ticket_id: int
-    events: list[Event] = field(default_factory=list)
+    events: list[RelayEvent] = field(default_factory=list)
 
 
 class Relay:
@@ -94,12 +98,14 @@ class Relay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # The relay writes only its own bookkeeping (position, message maps, markers), never events.
+        self._make_uow = uow_factory(db, notify=False)
         self.summaries = SummaryKeeper(self.uow, sink, every=summary_every, clock=clock)
         self.rounds = 0
         self.started_at = clock()
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db)
+        return self._make_uow()
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -191,8 +197,8 @@ class Relay:
         return plan
 
     @staticmethod
-    def _ticket_of(event: Event, batch: RelayBatch) -> tuple[int | None, list[str] | None]:
-        if event.type.startswith("comment."):
+    def _ticket_of(event: RelayEvent, batch: RelayBatch) -> tuple[int | None, list[str] | None]:
+        if event.type in COMMENT_EVENTS:
             ticket_id = int(event.payload["ticket_id"])
             now = batch.tickets_now.get(ticket_id)
             return ticket_id, (now or {}).get("labels")
@@ -211,7 +217,7 @@ class Relay:
         await chat_relay.save_ticket_message(self.uow(), self.sink.platform, message)
 
     async def _group(self, group: _Group, batch: RelayBatch) -> None:
-        target, sink = group.target, self.sink
+        target = group.target
         key = (target.team_id, target.channel_id, group.ticket_id)
         msg = batch.ticket_messages.get(key) or TicketMessage(
             target.team_id, target.channel_id, group.ticket_id
@@ -219,31 +225,41 @@ class Relay:
         batch.ticket_messages[key] = msg
         if msg.pending_event_id is not None:
             await self._reconcile(target, msg)
-        changes = [e for e in group.events if e.type.startswith("ticket.") and e.id > msg.last_event_id]
-        deleted = any(e.type == "ticket.deleted" for e in changes)
-        latest = changes[-1].payload["ticket"] if changes else batch.tickets_now.get(group.ticket_id)
+        changes = [e for e in group.events if e.type in TICKET_EVENTS and e.id > msg.last_event_id]
+        deleted = any(e.type == EventType.TICKET_DELETED for e in changes)
         if msg.message_id is None:
-            if deleted or latest is None or (not changes and not self._posts_comment(group)):
+            if not await self._post_root(group, msg, changes, deleted, batch):
                 return
-            top = group.events[-1].id
-            msg.pending_event_id = top
-            await self._save(msg)
-            await self.pacer.slot(target.channel_id)
-            msg.message_id = msg.thread_id = await sink.post_ticket(target, latest, event_id=top)
-            msg.last_event_id = max([msg.last_event_id, *(e.id for e in changes)])
-            msg.pending_event_id = None
-            await self._save(msg)
             changes = []  # the new root already shows the latest state
         if changes:
             await self._changes(target, msg, changes, deleted, batch)
         if not deleted:
             for event in group.events:
-                if event.type.startswith("comment."):
+                if event.type in COMMENT_EVENTS:
                     await self._comment(target, msg, event, batch)
+
+    async def _post_root(
+        self, group: _Group, msg: TicketMessage, changes: list[RelayEvent], deleted: bool, batch: RelayBatch
+    ) -> bool:
+        """Post the ticket's root message in the channel, behind a write-ahead marker; False when there
+        is nothing to show (the ticket is gone, or only comments changed and none was created)."""
+        target = group.target
+        latest = changes[-1].payload["ticket"] if changes else batch.tickets_now.get(group.ticket_id)
+        if deleted or latest is None or (not changes and not self._posts_comment(group)):
+            return False
+        top = group.events[-1].id
+        msg.pending_event_id = top
+        await self._save(msg)
+        await self.pacer.slot(target.channel_id)
+        msg.message_id = msg.thread_id = await self.sink.post_ticket(target, latest, event_id=top)
+        msg.last_event_id = max([msg.last_event_id, *(e.id for e in changes)])
+        msg.pending_event_id = None
+        await self._save(msg)
+        return True
 
     @staticmethod
     def _posts_comment(group: _Group) -> bool:
-        return any(e.type == "comment.created" for e in group.events)
+        return any(e.type == EventType.COMMENT_CREATED for e in group.events)
 
     async def _reconcile(self, target: Target, msg: TicketMessage) -> None:
         pending = msg.pending_event_id
@@ -257,7 +273,7 @@ class Relay:
         await self._save(msg)
 
     async def _changes(
-        self, target: Target, msg: TicketMessage, changes: list[Event], deleted: bool, batch: RelayBatch
+        self, target: Target, msg: TicketMessage, changes: list[RelayEvent], deleted: bool, batch: RelayBatch
     ) -> None:
         assert msg.message_id is not None
         assert msg.thread_id is not None
@@ -276,27 +292,29 @@ class Relay:
         msg.pending_event_id = None
         await self._save(msg)
 
-    async def _comment(self, target: Target, msg: TicketMessage, event: Event, batch: RelayBatch) -> None:
+    async def _comment(
+        self, target: Target, msg: TicketMessage, event: RelayEvent, batch: RelayBatch
+    ) -> None:
         payload: dict[str, Any] = event.payload
         comment = payload["comment"]
         key = (target.team_id, target.channel_id, int(comment["id"]))
         known = batch.comment_messages.get(key)
         origin = str(payload.get("origin") or "web")
-        if event.type == "comment.created":
+        if event.type == EventType.COMMENT_CREATED:
             await self._new_comment(target, msg, event, known, key)
             return
         if known is None or known.message_id is None:
             return
-        if event.type == "comment.updated" and not known.from_chat:
+        if event.type == EventType.COMMENT_UPDATED and not known.from_chat:
             await self.sink.update_comment(target, known.message_id, comment, origin, thread_id=msg.thread_id)
-        elif event.type == "comment.deleted":
+        elif event.type == EventType.COMMENT_DELETED:
             if not known.from_chat:
                 await self.sink.delete_message(target, known.message_id, thread_id=msg.thread_id)
             await chat_relay.forget_comment_message(self.uow(), self.sink.platform, known)
             batch.comment_messages.pop(key, None)
 
     async def _new_comment(
-        self, target: Target, msg: TicketMessage, event: Event, known: CommentMessage | None, key: Any
+        self, target: Target, msg: TicketMessage, event: RelayEvent, known: CommentMessage | None, key: Any
     ) -> None:
         payload: dict[str, Any] = event.payload
         comment = payload["comment"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from hub.domain.enums import EventType
 
 STATUS_LABELS = {
     "todo": "To do",
@@ -11,7 +14,6 @@ STATUS_LABELS = {
     "done": "Done",
     "canceled": "Canceled",
 }
-STATUS_ORDER = tuple(STATUS_LABELS)
 PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High", "urgent": "Urgent"}
 #: REST writes (`api`) come from the board or scripts; chat shows both as "web".
 ORIGIN_LABELS = {"web": "web", "api": "web", "slack": "Slack", "discord": "Discord"}
@@ -46,22 +48,28 @@ def via(origin: str | None) -> str:
     return f" (via {ORIGIN_LABELS.get(origin or '', origin or 'web')})"
 
 
+def _moved(ticket: dict[str, Any], changes: dict[str, Any]) -> str:
+    old, new = changes.get("status", [None, ticket.get("status")])
+    return f"moved it {status_label(old)} → {status_label(new)}"
+
+
+def _changed(ticket: dict[str, Any], changes: dict[str, Any]) -> str:
+    return f"changed {', '.join(sorted(changes)) or 'details'}"
+
+
+#: What the actor did, by event type (`changed <fields>` unless listed).
+_DID: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
+    EventType.TICKET_STATUS_CHANGED: _moved,
+    EventType.TICKET_ASSIGNED: lambda ticket, _changes: f"assigned it to {person(ticket.get('assignee'))}",
+    EventType.TICKET_DELETED: lambda _ticket, _changes: "deleted it",
+    EventType.TICKET_CREATED: lambda _ticket, _changes: "created it",
+}
+
+
 def change_line(event_type: str, payload: dict[str, Any], actor_name: str) -> str:
     """One line describing an event for a ticket's thread: `Alice Archer: To do → In progress (via web)`."""
-    ticket = payload.get("ticket") or {}
-    changes = payload.get("changes") or {}
-    origin = via(payload.get("origin"))
-    if event_type == "ticket.status_changed":
-        old, new = changes.get("status", [None, ticket.get("status")])
-        return f"{actor_name} moved it {status_label(old)} → {status_label(new)}{origin}"
-    if event_type == "ticket.assigned":
-        return f"{actor_name} assigned it to {person(ticket.get('assignee'))}{origin}"
-    if event_type == "ticket.deleted":
-        return f"{actor_name} deleted it{origin}"
-    if event_type == "ticket.created":
-        return f"{actor_name} created it{origin}"
-    fields = ", ".join(sorted(changes)) or "details"
-    return f"{actor_name} changed {fields}{origin}"
+    did = _DID.get(event_type, _changed)(payload.get("ticket") or {}, payload.get("changes") or {})
+    return f"{actor_name} {did}{via(payload.get('origin'))}"
 
 
 def actor_name(payload: dict[str, Any], actor_id: int | None, names: dict[int, str]) -> str:

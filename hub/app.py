@@ -11,7 +11,6 @@ from hub.adapters.ratelimit import create_limiter
 from hub.api import auth, chat, notifications, observe, projects, system, tickets, users, webhooks
 from hub.api.errors import install_error_handlers
 from hub.api.http import bound_path_ids, install_http_policies
-from hub.api.limits import EXTRA_KEY as LIMITS_KEY
 from hub.api.openapi import HubOpenAPI
 from hub.config import Settings
 from hub.context import HubContext, build_context
@@ -59,7 +58,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     metrics = Metrics()
-    context.extras["metrics"] = metrics
+    context.metrics = metrics
     realtime = Realtime(
         context.db,
         settings.redis_url,
@@ -71,13 +70,15 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
     )
     observe.install_request_tracing(app)
     realtime.send_limits = send_limits(settings)
-    context.extras["realtime"] = realtime
-    context.extras["admissions"] = Admissions(context.uow, context.tokens)
+    context.realtime = realtime
+    context.admissions = Admissions(context.uow, context.tokens)
     limits = Limits.from_settings(settings, create_limiter(settings.redis_url, prefix=settings.redis_prefix))
-    context.extras[LIMITS_KEY] = limits
+    context.limits = limits
     hashing.configure(settings.password_hash_concurrency, settings.password_hash_queue)
     metrics.add_collector(RateLimitCollector(limits, hashing.gate, realtime.stats))
-    app.asgi_app = socket_app(app.asgi_app, context)  # type: ignore[method-assign]  # the three sockets
+    # The three sockets in front of Quart, wrapped as Quart documents; mypy checks an assigned method
+    # against its unbound signature (with `self`), hence `assignment` as well as `method-assign`.
+    app.asgi_app = socket_app(app.asgi_app, context)  # type: ignore[method-assign, assignment]
     context.publisher = realtime.publisher
     if settings.redis_url:
         context.readiness_probes["redis"] = realtime.ping_backend

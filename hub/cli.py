@@ -299,14 +299,14 @@ async def _serve(
     settings: Settings, args: argparse.Namespace, fd: int, on_serving: Callable[[], None]
 ) -> None:
     from hub.app import create_app
-    from hub.context import build_context
+    from hub.context import DemoLogin, build_context
     from hub.demo import DEMO_PASSWORD, DEMO_USERS
     from hub.server import serve_forever
     from hub.webhooks.runner import attach_worker
 
     context = build_context(settings)
     if args.demo:
-        context.extras["demo_login"] = {"email": DEMO_USERS[0][0], "password": DEMO_PASSWORD}
+        context.demo_login = DemoLogin(email=DEMO_USERS[0][0], password=DEMO_PASSWORD)
     app = create_app(settings, context)
     if settings.webhook_in_process:
         attach_worker(app, context)  # the webhook worker runs in-process; the publisher wakes it
@@ -328,6 +328,73 @@ def _healthcheck(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_command(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(settings))
+    print("database is up to date")
+    return 0
+
+
+def _demo_command(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.is_sqlite:
+        asyncio.run(_migrate(settings))
+    asyncio.run(_demo(settings))
+    return 0
+
+
+def _user_command(settings: Settings, args: argparse.Namespace) -> int:
+    if args.user_command == "create":
+        asyncio.run(_create_user(settings, args))
+    else:
+        asyncio.run(_set_active(settings, args))
+    return 0
+
+
+def _token_command(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_token(settings, args))
+    return 0
+
+
+def _push_command(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_push(settings, args))
+    return 0
+
+
+def _worker_command(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_worker(settings))
+    return 0
+
+
+def _slack_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bots.slack.runtime import run_standalone
+
+    asyncio.run(run_standalone(settings, host=args.host, port=args.port))
+    return 0
+
+
+def _discord_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bots.discord.runtime import run_standalone as run_discord
+
+    return asyncio.run(run_discord(settings))
+
+
+#: Each command's runner: it returns the process's exit status.
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "serve": _serve_command,
+    "migrate": _migrate_command,
+    "demo": _demo_command,
+    "user": _user_command,
+    "token": _token_command,
+    "notify": _push_command,
+    "broadcast": _push_command,
+    "worker": _worker_command,
+    "slack": _slack_command,
+    "healthcheck": _healthcheck,
+    "discord": _discord_command,
+}
+#: The long-running processes, which warn at start-up about settings still at their seed values.
+_PROCESSES = ("serve", "worker", "slack", "discord")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -338,40 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from hub.observability.logs import configure
 
     configure(settings.log_level, settings.log_format)
-    if args.command in ("serve", "worker", "slack", "discord"):
+    if args.command in _PROCESSES:
         _warn_seed_settings()
     from hub.domain.errors import DomainError
 
+    command = _COMMANDS.get(args.command)
     try:
-        if args.command == "serve":
-            return _serve_command(settings, args)
-        elif args.command == "migrate":
-            asyncio.run(_migrate(settings))
-            print("database is up to date")
-        elif args.command == "demo":
-            if settings.is_sqlite:
-                asyncio.run(_migrate(settings))
-            asyncio.run(_demo(settings))
-        elif args.command == "user" and args.user_command == "create":
-            asyncio.run(_create_user(settings, args))
-        elif args.command == "user":
-            asyncio.run(_set_active(settings, args))
-        elif args.command == "token":
-            asyncio.run(_token(settings, args))
-        elif args.command in ("notify", "broadcast"):
-            asyncio.run(_push(settings, args))
-        elif args.command == "worker":
-            asyncio.run(_worker(settings))
-        elif args.command == "slack":
-            from bots.slack.runtime import run_standalone
-
-            asyncio.run(run_standalone(settings, host=args.host, port=args.port))
-        elif args.command == "healthcheck":
-            return _healthcheck(settings, args)
-        elif args.command == "discord":
-            from bots.discord.runtime import run_standalone as run_discord
-
-            return asyncio.run(run_discord(settings))
+        return command(settings, args) if command is not None else 0
     except ConfigError as exc:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 2
@@ -379,7 +419,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
         print(f"switchboard: {exc.message}{' (' + detail + ')' if detail else ''}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import ipaddress
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -271,7 +271,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, secret_dir: Path | No
         if env is None:
             settings = Settings()
         else:
-            values = {key.lower(): value for key, value in env.items()}
+            # Any: pydantic parses the strings into each field's type.
+            values: dict[str, Any] = {key.lower(): value for key, value in env.items()}
+            # `_env_file` is an argument of BaseSettings.__init__, not a field, which mypy cannot see.
             settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc)) from None

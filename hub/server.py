@@ -52,7 +52,7 @@ def hypercorn_config(bind: str) -> Config:
 def begin_shutdown(context: HubContext) -> None:
     """Close every socket with 1012 (service restart) so clients reconnect — to another instance if
     there is one — and resume with `last_event_id`."""
-    realtime = context.extras.get("realtime")
+    realtime = context.realtime
     if realtime is not None:
         realtime.fanout.close_all(codes.SERVICE_RESTART, "server restarting")
 
@@ -87,7 +87,7 @@ async def serve_forever(
         await stop.wait()
 
     shutdown: Callable[[], Awaitable[None]] = trigger
-    await serve(app, hypercorn_config(bind), shutdown_trigger=shutdown)  # type: ignore[arg-type]
+    await serve(app, hypercorn_config(bind), shutdown_trigger=shutdown)
 
 
 def run_workers(count: int, worker: Callable[[Callable[[], None]], int], on_ready: Callable[[], None]) -> int:

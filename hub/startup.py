@@ -18,6 +18,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 from urllib.parse import urlsplit
 
 from hub.config import Settings
@@ -114,8 +115,13 @@ async def check_redis(settings: Settings) -> None:
     from redis.asyncio import Redis
 
     client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+    async def ping() -> bool:
+        # redis-py types ping for its sync and async clients at once; the async client's is awaitable.
+        return await cast("Awaitable[bool]", client.ping())
+
     try:
-        await _wait_for(redis_name(url), client.ping, settings.startup_timeout)
+        await _wait_for(redis_name(url), ping, settings.startup_timeout)
     finally:
         await client.aclose()
 

@@ -33,7 +33,6 @@ from hub.context import HubContext
 from hub.observability.health import heartbeat, heartbeat_path
 
 log = logging.getLogger("bots.discord")
-EXTRA_KEY = "discord"
 BUS_CHANNEL = "events"
 #: Names discord.py gives the tasks that run our handlers.
 HANDLER_TASKS = (
@@ -143,8 +142,8 @@ def install(
     if config is None:
         return None
     runtime = DiscordRuntime(config, context, presence.from_hub(context), observer=observer)
-    context.extras[EXTRA_KEY] = runtime
-    realtime = context.extras.get("realtime")
+    context.discord = runtime
+    realtime = context.realtime
 
     @app.while_serving
     async def _discord() -> AsyncGenerator[None, None]:

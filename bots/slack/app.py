@@ -10,7 +10,6 @@ for no gain. (They store naive UTC datetimes, as slack_sdk does everywhere.)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
@@ -25,7 +24,7 @@ from bots.slack.clients import SlackClients
 from bots.slack.config import BOT_SCOPES, SlackConfig
 from bots.slack.people import SlackPeople
 from hub.adapters.db.engine import Database
-from hub.adapters.db.uow import UnitOfWork
+from hub.context import UowFactory
 
 STATE_SECONDS = 600
 
@@ -41,15 +40,16 @@ def build(
     config: SlackConfig,
     db: Database,
     *,
-    uow_factory: Callable[[], UnitOfWork] | None = None,
+    uow: UowFactory,
     presence: PresenceLookup | None = None,
 ) -> SlackParts:
     """The bolt app with every listener registered, and the clients the relays use.
 
-    `uow_factory` (normally `HubContext.uow`) makes the units of work commands run in, so their events
-    reach the publisher (sockets, notifications) exactly like REST writes.
+    `uow` (`HubContext.uow`) makes the units of work commands run in, so their events create their
+    notifications and reach the publisher (sockets, other processes) exactly like REST writes. It is
+    required: a bare unit of work would write events without notifications.
     """
-    make_uow = uow_factory or (lambda: UnitOfWork(db))
+    make_uow = uow
     store = None
     oauth = None
     if config.multi_workspace:

@@ -50,9 +50,8 @@ def _signed(secret: bytes, raw: bytes) -> bool:
 
 
 async def _bolt_request(raw: bytes | None = None) -> AsyncBoltRequest:
-    if raw is None:
-        raw = await request.get_data()
-    body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    data = raw if raw is not None else await request.get_data()
+    body = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     return AsyncBoltRequest(
         body=body, query=request.query_string.decode("latin-1"), headers=dict(request.headers)
     )

@@ -29,7 +29,6 @@ from hub.config import ConfigError, Settings
 from hub.context import HubContext
 from hub.observability.health import heartbeat, heartbeat_path
 
-EXTRA_KEY = "slack"
 BUS_CHANNEL = "events"
 
 
@@ -43,7 +42,7 @@ class SlackRuntime:
         observer: RelayObserver | None = None,
     ) -> None:
         self.config = config
-        self.parts: SlackParts = build(config, context.db, uow_factory=context.uow, presence=presence_lookup)
+        self.parts: SlackParts = build(config, context.db, uow=context.uow, presence=presence_lookup)
         self.sink = SlackSink(self.parts.clients, config.public_url)
         self.relay = Relay(context.db, self.sink, observer=observer)
         self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour, observer=observer)
@@ -91,9 +90,9 @@ def install(
     if config is None:
         return None
     runtime = SlackRuntime(config, context, presence.from_hub(context), observer=observer)
-    context.extras[EXTRA_KEY] = runtime
+    context.slack = runtime
     app.register_blueprint(blueprint(runtime.bolt, config.signing_secret))
-    realtime = context.extras.get("realtime")
+    realtime = context.realtime
 
     @app.while_serving
     async def _slack() -> AsyncGenerator[None, None]:

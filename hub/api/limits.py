@@ -18,14 +18,12 @@ from quart import request
 from hub.api.deps import hub
 from hub.services.limits import Limits
 
-EXTRA_KEY = "limits"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def limits() -> Limits:
-    found: Limits = hub().extras[EXTRA_KEY]
-    return found
+    return hub().require_limits()
 
 
 @functools.lru_cache(maxsize=8)

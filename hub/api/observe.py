@@ -21,7 +21,8 @@ from quart_schema import hide
 
 from hub.api.deps import hub
 from hub.api.errors import error_response
-from hub.observability.logs import redact, request_id
+from hub.domain.correlation import request_id
+from hub.observability.logs import redact
 from hub.observability.metrics import Metrics
 
 log = logging.getLogger("switchboard.access")
@@ -29,8 +30,7 @@ bp = Blueprint("observe", __name__)
 
 
 def _metrics() -> Metrics:
-    metrics: Metrics = hub().extras["metrics"]
-    return metrics
+    return hub().require_metrics()
 
 
 _PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")

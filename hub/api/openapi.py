@@ -77,7 +77,7 @@ REASONS = {
     429: "Too many attempts; retry after `Retry-After` seconds.",
 }
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 _INTEGER_KEYS = ("minimum", "maximum")
 
 
@@ -144,7 +144,7 @@ def describe(operation: dict[str, Any], rule: Rule) -> dict[str, Any]:
 def error_components() -> dict[str, Any]:
     """`Error` (the body of every 4xx) and what it refers to, as OpenAPI components."""
     schema = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-    components = schema.pop("$defs", {})
+    components: dict[str, Any] = schema.pop("$defs", {})
     schema["title"] = "Error"
     components["Error"] = schema
     return components

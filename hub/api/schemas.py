@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,12 +26,10 @@ KEY_IN = r"^[A-Za-z][A-Za-z0-9]{1,9}$"
 KEY = r"^[A-Z][A-Z0-9]{1,9}$"
 
 
-def _not_blank(description: str | None = None) -> dict[str, Any]:
-    """Documents (in /openapi.json) that blank text is refused; the service checks it."""
-    extra: dict[str, Any] = {"json_schema_extra": {"pattern": NOT_BLANK}}
-    if description:
-        extra["description"] = description
-    return extra
+def _not_blank() -> dict[str, Any]:
+    """`json_schema_extra` that documents (in /openapi.json) that blank text is refused; the service
+    checks it."""
+    return {"pattern": NOT_BLANK}
 
 
 class StorableText(BaseModel):
@@ -113,12 +111,12 @@ class ProjectIn(Strict):
         description="2-10 letters/digits starting with a letter, e.g. OPS; stored upper-cased",
         json_schema_extra={"pattern": KEY_IN},
     )
-    name: str = Field(min_length=1, max_length=120, **_not_blank())
+    name: str = Field(min_length=1, max_length=120, json_schema_extra=_not_blank())
     description: str = Field(default="", max_length=10_000)
 
 
 class ProjectPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=120, **_not_blank())
+    name: str | None = Field(default=None, min_length=1, max_length=120, json_schema_extra=_not_blank())
     description: str | None = Field(default=None, max_length=10_000)
 
 
@@ -164,7 +162,7 @@ Label = Annotated[str, Field(min_length=1, max_length=50, json_schema_extra={"pa
 
 
 class TicketIn(Strict):
-    title: str = Field(min_length=1, max_length=200, **_not_blank())
+    title: str = Field(min_length=1, max_length=200, json_schema_extra=_not_blank())
     description: str = Field(default="", max_length=50_000)
     status: StatusName = "todo"
     priority: PriorityName = "medium"
@@ -173,7 +171,7 @@ class TicketIn(Strict):
 
 
 class TicketPatch(Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=200, **_not_blank())
+    title: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=_not_blank())
     description: str | None = Field(default=None, max_length=50_000)
     status: StatusName | None = None
     priority: PriorityName | None = None
@@ -185,7 +183,7 @@ class TicketPatch(Strict):
 
 
 def _statuses_pattern() -> str:
-    names = "|".join(StatusName.__args__)
+    names = "|".join(get_args(StatusName))
     return rf"^ *({names}) *(, *({names}) *)*$"
 
 
@@ -233,7 +231,7 @@ class TicketList(BaseModel):
 
 # --- comments -------------------------------------------------------------------------------------
 class CommentIn(Strict):
-    body: str = Field(min_length=1, max_length=10_000, **_not_blank())
+    body: str = Field(min_length=1, max_length=10_000, json_schema_extra=_not_blank())
 
 
 class CommentOut(BaseModel):

@@ -18,9 +18,9 @@ bp = Blueprint("system", __name__)
 async def healthz() -> dict[str, Any]:
     """The process is up. On a demo hub it also says how to log in (the board shows the hint)."""
     body: dict[str, Any] = {"status": "ok"}
-    demo = hub().extras.get("demo_login")
-    if demo:
-        body["demo"] = demo
+    demo = hub().demo_login
+    if demo is not None:
+        body["demo"] = {"email": demo.email, "password": demo.password}
     return body
 
 

@@ -24,7 +24,6 @@ from hub.api.webhook_schemas import (
 )
 from hub.services.webhooks import endpoints as webhooks
 from hub.services.webhooks import log as webhook_log
-from hub.webhooks.runner import EXTRA_KEY
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
 
@@ -34,7 +33,7 @@ def _allow_private() -> bool:
 
 
 def _wake_worker() -> None:
-    worker = hub().extras.get(EXTRA_KEY)  # the in-process worker, if `serve` attached one
+    worker = hub().webhook_worker  # the in-process worker, if `serve` attached one
     if worker is not None:
         worker.wake()
 

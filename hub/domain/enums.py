@@ -35,7 +35,8 @@ class Priority(StrEnum):
 
 
 class EventType(StrEnum):
-    """Past-tense facts written to the outbox; the webhook `type` uses the same names."""
+    """Past-tense facts written to the outbox (one class each in `hub.domain.events`); the webhook
+    `type` uses the same names."""
 
     TICKET_CREATED = "ticket.created"
     TICKET_UPDATED = "ticket.updated"
@@ -51,6 +52,12 @@ class EventType(StrEnum):
     MEMBER_UPDATED = "member.updated"
     MEMBER_REMOVED = "member.removed"
     TICKET_WATCHERS_CHANGED = "ticket.watchers_changed"
+    PROJECT_BROADCAST = "project.broadcast"
+    NOTIFICATION_CUSTOM = "notification.custom"
+    SESSION_REVOKED = "session.revoked"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    #: The test message a receiver gets; never written to the outbox.
+    WEBHOOK_TEST = "webhook.test"
 
 
 #: The `action` a ticket socket shows for each ticket event (the seed's names).

@@ -1,13 +1,12 @@
 """Logging: plain text or JSON lines (`LOG_FORMAT=json`), with the request id on every line.
 
 The request id comes from an incoming `X-Request-ID` header or is generated; it is kept in a context
-variable, so log lines and the events a request writes (their `request_id` column) carry it. Tokens
-never reach a log line: `token=` query parameters are redacted.
+variable (`hub/domain/correlation.py`), so log lines and the events a request writes (their `request_id`
+column) carry it. Tokens never reach a log line: `token=` query parameters are redacted.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
@@ -15,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+from hub.domain.correlation import request_id
 
 _TOKEN = re.compile(r"((?:^|[?&])(?:token|access_token|refresh_token)=)[^&\s]*", re.IGNORECASE)
 _BEARER = re.compile(r"(bearer[ .])[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
@@ -42,8 +41,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        if getattr(record, "request_id", None):
-            entry["request_id"] = record.request_id
+        if rid := getattr(record, "request_id", None):  # set by _RequestIdFilter
+            entry["request_id"] = rid
         for key in ("method", "path", "status", "duration_ms", "event_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)

@@ -45,10 +45,10 @@ class StatsCollector(Collector):
             yield family
         for name, series in self.gauges().items():
             label = "endpoint" if name == "switchboard_open_sockets" else "source"
-            family = GaugeMetricFamily(name, name.replace("_", " "), labels=[label])
+            gauge = GaugeMetricFamily(name, name.replace("_", " "), labels=[label])
             for value_label, value in series.items():
-                family.add_metric([value_label], value)
-            yield family
+                gauge.add_metric([value_label], value)
+            yield gauge
 
 
 class Metrics:

@@ -11,12 +11,14 @@ shared, pre-built text frame straight into the connection's `asyncio.StreamWrite
 sender leave any message uncompressed (RSV1 clear) even when permessage-deflate was negotiated, and an
 uncompressed message does not touch the compression context, so Hypercorn's own frames (pongs, the
 close frame) stay valid. Writes are synchronous, so they keep their order with each other and with
-Hypercorn's frames.
+Hypercorn's frames. The frames and the per-socket gathering of one delivery pass live in a
+`WriteBatch`, which the fan-out owns (one per fan-out, no module state) and hands to every socket.
 
 `writer_of` finds the StreamWriter by following Hypercorn 0.17/0.18's bound methods (WSStream ->
 H11Protocol -> TCPServer); anything else (HTTP/2, another server, a changed Hypercorn) gets None and
 the socket uses `DirectSocket`, the ASGI `send`. `tests/integration/realtime/test_frames.py` checks
-that the fast path is the one taken under the pinned Hypercorn.
+that the fast path is the one taken under the pinned Hypercorn; `tests/unit/test_hypercorn_seams.py`
+names the internal that changed when a Hypercorn release moves one of them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import struct
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
-from wsproto import ConnectionState
+from wsproto.connection import ConnectionState
 from wsproto.events import CloseConnection
 from wsproto.utilities import LocalProtocolError
 
@@ -75,53 +77,57 @@ def text_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
-_last_text: str | None = None
-_last_frame = b""
+class WriteBatch:
+    """The write state a fan-out shares with its frame sockets: the frame of the message being handed
+    out, and the sockets written to during the current `writes()` block (in first-write order)."""
 
+    __slots__ = ("_last_frame", "_last_text", "active", "sockets")
 
-def frame_of(text: str) -> bytes:
-    """The frame for `text`, built once while the fan-out hands the same message to every socket."""
-    global _last_text, _last_frame
-    if text is not _last_text:
-        _last_frame = text_frame(text.encode())
-        _last_text = text
-    return _last_frame
+    def __init__(self) -> None:
+        self.active = False
+        self.sockets: list[FrameSocket] = []
+        self._last_text: str | None = None
+        self._last_frame = b""
 
+    def frame_of(self, text: str) -> bytes:
+        """The frame for `text`, built once while the fan-out hands the same message to every socket."""
+        if text is not self._last_text:
+            self._last_frame = text_frame(text.encode())
+            self._last_text = text
+        return self._last_frame
 
-class _Batch:
-    """Frame sockets written to during the current `batched_writes()` block, in first-write order."""
+    @contextlib.contextmanager
+    def writes(self) -> Iterator[None]:
+        """Within the block, frames for one socket are gathered and sent as one write at its end.
 
-    active = False
-    sockets: list[FrameSocket] = []
-
-
-@contextlib.contextmanager
-def batched_writes() -> Iterator[None]:
-    """Within the block, frames for one socket are gathered and sent as one write at its end.
-
-    The fan-out delivers every event that is ready in one synchronous pass; a burst (concurrent
-    writers, or a catch-up of hundreds of events after a bus outage) then costs one `send` system call
-    per socket instead of one per socket and event. The block must not await: other tasks' frames
-    (pongs, presence, Hypercorn's close frame) would overtake the gathered ones."""
-    if _Batch.active:
-        yield
-        return
-    _Batch.active = True
-    try:
-        yield
-    finally:
-        _Batch.active = False
-        sockets, _Batch.sockets = _Batch.sockets, []
-        for socket in sockets:
-            socket.flush()
+        The fan-out delivers every event that is ready in one synchronous pass; a burst (concurrent
+        writers, or a catch-up of hundreds of events after a bus outage) then costs one `send` system
+        call per socket instead of one per socket and event. The block must not await: other tasks'
+        frames (pongs, presence, Hypercorn's close frame) would overtake the gathered ones. Nested
+        blocks belong to the outermost one."""
+        if self.active:
+            yield
+            return
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+            sockets, self.sockets = self.sockets, []
+            for socket in sockets:
+                socket.flush()
 
 
 class FrameSocket:
-    """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via ASGI."""
+    """A `SocketLike` writing pre-built frames into the connection's StreamWriter; closing via ASGI.
+    Frames come from, and are gathered in, the fan-out's `batch`."""
 
-    __slots__ = ("_pending", "_pending_bytes", "_socket", "_stream", "_transport", "_writer")
+    __slots__ = ("_batch", "_pending", "_pending_bytes", "_socket", "_stream", "_transport", "_writer")
 
-    def __init__(self, writer: asyncio.StreamWriter, stream: WSStream, socket: Closable) -> None:
+    def __init__(
+        self, writer: asyncio.StreamWriter, stream: WSStream, socket: Closable, batch: WriteBatch
+    ) -> None:
+        self._batch = batch
         self._writer = writer
         self._transport = writer.transport
         self._stream = stream  # its wsproto connection (made at accept) says whether a close was sent
@@ -133,17 +139,18 @@ class FrameSocket:
         return self._stream.connection.state is ConnectionState.OPEN and not self._transport.is_closing()
 
     def write(self, text: str) -> bool:
-        """Write `text` now, or at the end of the current `batched_writes()` block (only after
+        """Write `text` now, or at the end of the batch's current `writes()` block (only after
         accept); False if the connection is closing (either side)."""
         if not self._open():
             return False
-        frame = frame_of(text)
-        if not _Batch.active:
+        batch = self._batch
+        frame = batch.frame_of(text)
+        if not batch.active:
             self._writer.write(frame)
         elif self._pending is None:
             self._pending = [frame]
             self._pending_bytes = len(frame)
-            _Batch.sockets.append(self)
+            batch.sockets.append(self)
         else:
             self._pending.append(frame)
             self._pending_bytes += len(frame)
@@ -221,7 +228,7 @@ def writer_of(send: Any) -> tuple[asyncio.StreamWriter, WSStream] | None:
     return (writer, stream) if isinstance(writer, asyncio.StreamWriter) else None
 
 
-def socket_for(send: Send, socket: Closable) -> FrameSocket | DirectSocket:
-    """The cheapest way to write to this socket that the server allows."""
+def socket_for(send: Send, socket: Closable, batch: WriteBatch) -> FrameSocket | DirectSocket:
+    """The cheapest way to write to this socket that the server allows (`batch`: the fan-out's)."""
     found = writer_of(send)
-    return FrameSocket(*found, socket) if found is not None else DirectSocket(send, socket)
+    return FrameSocket(*found, socket, batch) if found is not None else DirectSocket(send, socket)

@@ -1,7 +1,6 @@
 """WebSocket close codes (documented in docs/protocol.md)."""
 
 NORMAL = 1000
-GOING_AWAY = 1001
 MESSAGE_TOO_BIG = 1009
 SERVICE_RESTART = 1012  #: the server is shutting down; reconnect (to another instance) and resume
 UNAUTHENTICATED = 4001  #: missing, invalid or expired token

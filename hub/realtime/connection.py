@@ -253,13 +253,7 @@ class Connection:
     async def _write(self) -> None:
         try:
             while True:
-                while self.queue and not self.closing:
-                    text = self.queue.popleft()
-                    self.queued_bytes -= len(text)
-                    if self.backlog:
-                        self.backlog -= 1
-                        self.backlog_bytes -= len(text)
-                    await self.socket.send(text)
+                await self._send_queued()
                 if self.closing:
                     break
                 if isinstance(self.socket, FrameSocket) and not self.queue:
@@ -267,25 +261,7 @@ class Connection:
                 await self.wake.wait()
                 self.wake.clear()
             self.live = None
-            socket = self.socket
-            if (
-                isinstance(socket, FrameSocket)
-                and socket.write_close(self.close_code, self.close_reason)
-                and not await socket.drained(self.limits.close_grace)
-            ):
-                # The close frame is in the stream behind the backlog, but the peer has not read it.
-                log.info(
-                    "dropping %s: its close frame was not read within %.1f s",
-                    self.conn_id,
-                    self.limits.close_grace,
-                )
-                socket.abort()
-            closed = False
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(socket.close(self.close_code, self.close_reason), 1.0)
-                closed = True
-            if not closed and isinstance(socket, FrameSocket):
-                socket.abort()  # the close frame could not even be written: the peer stopped reading
+            await self._send_close()
         except asyncio.CancelledError:
             raise  # the handler is tearing this connection down itself
         except Exception:  # the peer went away mid-send
@@ -293,6 +269,38 @@ class Connection:
         # Closed (or broken) from this side: end the handler, which is waiting on the peer's next frame.
         if self.handler is not None and not self.handler.done():
             self.handler.cancel()
+
+    async def _send_queued(self) -> None:
+        """Send the queued messages, oldest first, until the queue is empty or the socket is closing."""
+        while self.queue and not self.closing:
+            text = self.queue.popleft()
+            self.queued_bytes -= len(text)
+            if self.backlog:
+                self.backlog -= 1
+                self.backlog_bytes -= len(text)
+            await self.socket.send(text)
+
+    async def _send_close(self) -> None:
+        """Close the socket with the recorded code; drop it when the peer does not read the close."""
+        socket = self.socket
+        if (
+            isinstance(socket, FrameSocket)
+            and socket.write_close(self.close_code, self.close_reason)
+            and not await socket.drained(self.limits.close_grace)
+        ):
+            # The close frame is in the stream behind the backlog, but the peer has not read it.
+            log.info(
+                "dropping %s: its close frame was not read within %.1f s",
+                self.conn_id,
+                self.limits.close_grace,
+            )
+            socket.abort()
+        closed = False
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(socket.close(self.close_code, self.close_reason), 1.0)
+            closed = True
+        if not closed and isinstance(socket, FrameSocket):
+            socket.abort()  # the close frame could not even be written: the peer stopped reading
 
     async def stop_writer(self) -> None:
         if self.writer is not None and not self.writer.done():

@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import re
 import time
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -31,7 +32,6 @@ from hub.domain.errors import DomainError, Unauthenticated
 from hub.domain.identity import Actor
 from hub.domain.limits import INT_MAX, parse_position
 from hub.realtime import codes, messages
-from hub.realtime.admission import Admissions
 from hub.realtime.asgi import ASGIApp, socket_for
 from hub.realtime.connection import Connection
 from hub.realtime.inbound import InboundLimit, TicketCheck, Verdict
@@ -47,8 +47,9 @@ CLOSE_WAIT = 5.0
 ROUTE = re.compile(r"/ws/(?:(notifications)|projects/([0-9]{1,18})/(tickets|presence))/")
 
 
-def socket_app(app: ASGIApp, context: HubContext) -> ASGIApp:
-    """Serve the three socket paths here; hand everything else to `app` (Quart)."""
+def socket_app(app: ASGIApp, context: HubContext) -> Callable[[Any, Any, Any], Coroutine[Any, Any, None]]:
+    """Serve the three socket paths here; hand everything else to `app` (Quart). A coroutine function,
+    like the `Quart.asgi_app` it wraps and replaces."""
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket":
@@ -77,11 +78,11 @@ class AsgiSocket:
         self._scope = scope
         self._receive = receive
         self.send = send
-        self.headers = {
+        self.headers: dict[str, str] = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
         }
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        self.args = {name: values[0] for name, values in query.items()}
+        self.args: dict[str, str] = {name: values[0] for name, values in query.items()}
         self._closed = False
 
     @property
@@ -90,7 +91,8 @@ class AsgiSocket:
 
     async def connected(self) -> bool:
         """Wait for the client's `websocket.connect` (False if it went away first)."""
-        return (await self._receive())["type"] == "websocket.connect"
+        message: dict[str, Any] = await self._receive()
+        return bool(message["type"] == "websocket.connect")
 
     async def accept(self, subprotocol: str | None) -> None:
         await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": []})
@@ -173,7 +175,7 @@ async def _admit(
 ) -> tuple[Actor, AccessClaims, Role | None]:
     if not token:
         raise Unauthenticated("missing token")
-    admissions: Admissions = context.extras["admissions"]
+    admissions = context.require_admissions()
     claims = decode_access_token(context.tokens, token)  # remembered: the admission decodes it again
     actor, _expires, role = await admissions.admit(token, project_id)
     return actor, claims, role
@@ -195,7 +197,7 @@ async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id:
     if not _origin_allowed(context, socket):
         await socket.reject(403, "origin not allowed")
         return
-    realtime: Realtime = context.extras["realtime"]
+    realtime = context.require_realtime()
     token, subprotocol = _token_and_subprotocol(socket)
 
     async def refuse(code: int, reason: str) -> None:
@@ -216,7 +218,7 @@ async def _serve(context: HubContext, socket: AsgiSocket, kind: str, project_id:
         await refuse(codes.TOO_MANY_SOCKETS, f"at most {MAX_SOCKETS_PER_USER} sockets per user")
         return
     conn = Connection(
-        socket_for(socket.send, socket),
+        socket_for(socket.send, socket, realtime.fanout.batch),
         actor,
         float(claims.expires),
         kind,
@@ -325,7 +327,7 @@ def _too_fast(limit: InboundLimit) -> str:
     )
 
 
-def _ticket_id(value: object) -> bool:
+def _ticket_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -342,41 +344,62 @@ async def _handle(
     elif kind == "pong":
         return
     elif kind == "auth":
-        position = realtime.fanout.last_id
-        try:
-            actor, claims = await _authenticate(context, message.get("token"))
-        except DomainError as exc:
-            conn.send(messages.error("invalid_token", exc.message))
-            return
-        if actor.id != conn.actor.id:
-            conn.send(messages.error("invalid_token", "the token belongs to another user"))
-            return
-        # From now on the socket belongs to the new token's session (a later logout of it closes it).
-        conn.expires_at = float(claims.expires)
-        conn.session_id, conn.issued_at = claims.session_id, claims.issued_at
-        if (ended := realtime.fanout.ended_since(conn, position)) is not None:
-            conn.close(codes.UNAUTHENTICATED, ended)
-            return
-        conn.send(messages.dumps({"type": "auth_ok", "expires_at": claims.expires}))
+        await _reauthenticate(context, realtime, conn, message.get("token"))
     elif conn.kind == "presence" and kind == "viewing":
-        ticket_id = message.get("ticket_id")
-        if ticket_id is not None and not _ticket_id(ticket_id):
-            conn.send(messages.error("invalid_message", "ticket_id must be an integer or null"))
-            return
-        if ticket_id is not None and not (tickets is not None and await tickets(ticket_id)):
-            conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
-            return
-        await realtime.presence.viewing(conn, ticket_id)
+        await _viewing(realtime, conn, message.get("ticket_id"), tickets)
     elif conn.kind == "presence" and kind == "typing":
-        ticket_id, is_typing = message.get("ticket_id"), message.get("is_typing")
-        if not _ticket_id(ticket_id) or not isinstance(is_typing, bool):
-            conn.send(
-                messages.error("invalid_message", "typing needs an integer ticket_id and a boolean is_typing")
-            )
-            return
-        if not (tickets is not None and await tickets(ticket_id)):
-            conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
-            return
-        await realtime.presence.typing(conn, ticket_id, is_typing)
+        await _typing(realtime, conn, message.get("ticket_id"), message.get("is_typing"), tickets)
     else:
         conn.send(messages.error("unknown_type", f"unknown message type {kind!r} on this socket"))
+
+
+async def _reauthenticate(context: HubContext, realtime: Realtime, conn: Connection, token: Any) -> None:
+    """`auth`: a fresh token of the same user extends the socket's life and moves it to that session
+    (`token` as the client sent it: whatever is not a valid token is refused as one)."""
+    position = realtime.fanout.last_id
+    try:
+        actor, claims = await _authenticate(context, token)
+    except DomainError as exc:
+        conn.send(messages.error("invalid_token", exc.message))
+        return
+    if actor.id != conn.actor.id:
+        conn.send(messages.error("invalid_token", "the token belongs to another user"))
+        return
+    # From now on the socket belongs to the new token's session (a later logout of it closes it).
+    conn.expires_at = float(claims.expires)
+    conn.session_id, conn.issued_at = claims.session_id, claims.issued_at
+    if (ended := realtime.fanout.ended_since(conn, position)) is not None:
+        conn.close(codes.UNAUTHENTICATED, ended)
+        return
+    conn.send(messages.dumps({"type": "auth_ok", "expires_at": claims.expires}))
+
+
+async def _viewing(
+    realtime: Realtime, conn: Connection, ticket_id: object, tickets: TicketCheck | None
+) -> None:
+    """`viewing` on a presence socket: the ticket the user looks at now (null: none)."""
+    if ticket_id is None:
+        await realtime.presence.viewing(conn, None)
+        return
+    if not _ticket_id(ticket_id):
+        conn.send(messages.error("invalid_message", "ticket_id must be an integer or null"))
+        return
+    if not (tickets is not None and await tickets(ticket_id)):
+        conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
+        return
+    await realtime.presence.viewing(conn, ticket_id)
+
+
+async def _typing(
+    realtime: Realtime, conn: Connection, ticket_id: object, is_typing: object, tickets: TicketCheck | None
+) -> None:
+    """`typing` on a presence socket: the user started or stopped typing on a ticket."""
+    if not _ticket_id(ticket_id) or not isinstance(is_typing, bool):
+        conn.send(
+            messages.error("invalid_message", "typing needs an integer ticket_id and a boolean is_typing")
+        )
+        return
+    if not (tickets is not None and await tickets(ticket_id)):
+        conn.send(messages.error("invalid_ticket", f"no ticket {ticket_id} in this project"))
+        return
+    await realtime.presence.typing(conn, ticket_id, is_typing)

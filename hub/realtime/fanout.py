@@ -33,11 +33,11 @@ from sqlalchemy import func, select
 from hub.adapters.bus import EventBus
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
+from hub.domain.enums import EventType
 from hub.realtime import codes, messages
-from hub.realtime.asgi import batched_writes
+from hub.realtime.asgi import WriteBatch
 from hub.realtime.connection import Connection
 from hub.realtime.sessions import RecentRevocations, Revocation
-from hub.services.accounts.auth import SESSION_REVOKED
 from hub.services.views import event_view, notification_view
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class Fanout:
         self.bus = bus
         self.stats = stats
         self.last_id = 0
+        #: Shared with this fan-out's frame sockets (`socket_for`): one frame per message, and one
+        #: write per socket for every event a delivery pass hands out.
+        self.batch = WriteBatch()
         self.projects: dict[int, set[Connection]] = {}
         self.users: dict[int, set[Connection]] = {}
         self.presence: dict[int, set[Connection]] = {}
@@ -201,7 +204,7 @@ class Fanout:
     def _deliver_ready(self) -> None:
         """Deliver every held event that is next in line, in one batch of socket writes."""
         heap = self._heap
-        with batched_writes():
+        with self.batch.writes():
             while heap:
                 event_id = heap[0][0]
                 if event_id <= self.last_id:
@@ -256,7 +259,7 @@ class Fanout:
                     )
                     for row in rows:
                         by_event.setdefault(int(row.event_id or 0), []).append(notification_entry(row))
-            with batched_writes():
+            with self.batch.writes():
                 for event in events:
                     self.stats["events_recovered"] = self.stats.get("events_recovered", 0) + 1
                     self._deliver(envelope(event_view(event), by_event.get(event.id, [])))
@@ -274,7 +277,7 @@ class Fanout:
         if self.observe_latency is not None and event.get("created_at"):
             committed = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
             self.observe_latency(max(0.0, time.time() - committed.timestamp()))
-        if event["type"] == SESSION_REVOKED:
+        if event["type"] == EventType.SESSION_REVOKED:
             self._end_sessions(event_id, event["payload"])
         project_id = event["project_id"]
         conns = self.projects.get(project_id) if project_id is not None else None
@@ -292,9 +295,9 @@ class Fanout:
                 text = messages.notification(entry["data"])
                 for conn in list(targets):
                     conn.push(event_id, text)
-        if event["type"] == "member.removed":
+        if event["type"] == EventType.MEMBER_REMOVED:
             self._evict(int(project_id), int(event["payload"]["member"]["user_id"]), event_id)
-        elif event["type"] == "member.added":
+        elif event["type"] == EventType.MEMBER_ADDED:
             self._welcome(event, int(event["payload"]["member"]["user_id"]), event_id)
 
     def _evict(self, project_id: int, user_id: int, event_id: int) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from hub.domain.enums import SOCKET_ACTIONS, EventType
-from hub.services.projects.broadcast import EVENT as BROADCAST
+from hub.domain.events import COMMENT_EVENTS, TICKET_EVENTS
 
 #: Ticket events shown on the ticket socket, with the action name clients know.
 ACTIONS: dict[str, str] = {str(k): v for k, v in SOCKET_ACTIONS.items()}
@@ -18,18 +19,31 @@ def dumps(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
+def _ticket_data(payload: dict[str, Any]) -> Any:
+    return payload["ticket"]
+
+
+def _comment_data(payload: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"ticket_id": payload["ticket_id"], "comment": payload["comment"]}
+    if "ticket" in payload:
+        data["ticket"] = payload["ticket"]
+    return data
+
+
+#: The `data` of a `ticket_update`, by event type: the ticket, or the comment with its ticket.
+_DATA: dict[str, Callable[[dict[str, Any]], Any]] = {
+    **{str(kind): _ticket_data for kind in TICKET_EVENTS},
+    **{str(kind): _comment_data for kind in COMMENT_EVENTS},
+}
+
+
 def ticket_update(event: dict[str, Any]) -> str | None:
     """The `ticket_update` message for an event (as in the bus envelope), or None if not a ticket event."""
     action = ACTIONS.get(event["type"])
     if action is None:
         return None
     payload = event["payload"]
-    if event["type"].startswith("comment."):
-        data: dict[str, Any] = {"ticket_id": payload["ticket_id"], "comment": payload["comment"]}
-        if "ticket" in payload:
-            data["ticket"] = payload["ticket"]
-    else:
-        data = payload["ticket"]
+    data = _DATA[event["type"]](payload)
     return dumps(
         {
             "type": "ticket_update",
@@ -56,11 +70,15 @@ def broadcast(event: dict[str, Any]) -> str:
     )
 
 
+#: What a tickets socket shows for each type: a `ticket_update` unless listed here.
+_FOR_TICKETS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    str(EventType.PROJECT_BROADCAST): broadcast
+}
+
+
 def for_tickets(event: dict[str, Any]) -> str | None:
     """What a tickets socket shows for an event: a `ticket_update`, a `broadcast`, or None (nothing)."""
-    if event["type"] == BROADCAST:
-        return broadcast(event)
-    return ticket_update(event)
+    return _FOR_TICKETS.get(event["type"], ticket_update)(event)
 
 
 def notification(view: dict[str, Any]) -> str:

@@ -1,29 +1,32 @@
-"""Who may do what: the one place project permissions are decided.
+"""Who may do what: the one place project permissions are decided, as pure predicates.
+
+Every rule is a function of plain values — the actor's role in the project (`Role | None`, None for
+someone who may not see it), the `Actor`, and small facts about the target (a reporter's id, a
+member's role, how many owners are left) — and touches no database: `hub/services/access.py` loads
+those values, the services call a predicate and raise. The PostgreSQL one-statement ticket create
+checks in SQL the values `create_ticket_access` gives it, so that rule is still decided here.
 
 Roles rank viewer < member < admin < owner. Viewers read; members create and edit tickets and
 comments; admins and owners manage members, the project and its webhooks. Site admins act as owners
-everywhere. Someone who is not a member gets `NotFound`, never `Forbidden`, so a project's existence
-does not leak.
+everywhere (`acting_role`). Someone who is not a member gets `NotFound`, never `Forbidden`, so a
+project's existence does not leak (`require`).
 
 Access ends with membership: only current members receive a project's notifications
 (`receives_notification`), a chat subscription relays only while its creator may still read the
 project (`subscription_relays`), and adding a member by id is only for people the actor already
-shares a project with (`may_add_by_id`; by exact email for anyone else).
+shares a project with (`can_add_by_id`; by exact email for anyone else).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from hub.adapters.db.models import Membership, Project
-from hub.domain.enums import Role
+from hub.domain.enums import EventType, Role
 from hub.domain.errors import Forbidden, NotFound
 from hub.domain.identity import Actor
+from hub.domain.tickets import CreateAccess
 
 
 class Action(StrEnum):
@@ -35,20 +38,13 @@ class Action(StrEnum):
 _MIN_ROLE = {Action.READ: Role.VIEWER, Action.WRITE: Role.MEMBER, Action.MANAGE: Role.ADMIN}
 
 
-async def role_in(session: AsyncSession, project_id: int, user: Actor) -> Role | None:
-    """The user's role in the project, or None when they may not see it (or it does not exist)."""
-    role = await session.scalar(
-        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user.id)
-    )
-    if role is not None:
-        return Role(role)
-    if user.is_admin and await session.get(Project, project_id) is not None:
-        return Role.OWNER
-    return None
-
-
 def allows(role: Role, action: Action) -> bool:
     return role.rank >= _MIN_ROLE[action].rank
+
+
+def can(role: Role | None, action: Action) -> bool:
+    """Whether someone with `role` (None: not a member) may do `action` in the project."""
+    return role is not None and allows(role, action)
 
 
 def roles_allowing(action: Action) -> tuple[str, ...]:
@@ -57,14 +53,97 @@ def roles_allowing(action: Action) -> tuple[str, ...]:
     return tuple(role.value for role in Role if allows(role, action))
 
 
-async def authorize(session: AsyncSession, project_id: int, user: Actor, action: Action) -> Role:
-    """Return the user's role if it allows `action`; NotFound for outsiders, Forbidden otherwise."""
-    role = await role_in(session, project_id, user)
+def require(role: Role | None, action: Action, *, missing: str = "project not found") -> Role:
+    """`role` if it allows `action`; NotFound (`missing`) for outsiders, Forbidden otherwise."""
     if role is None:
-        raise NotFound("project not found")
+        raise NotFound(missing)
     if not allows(role, action):
         raise Forbidden(f"your role ({role}) does not allow this; it needs {_MIN_ROLE[action]} or above")
     return role
+
+
+def acting_role(membership_role: str | None, is_site_admin: bool | None) -> Role | None:
+    """The role someone acts with, from their membership's role (None: no membership) and their
+    site-admin flag: a site admin without a membership acts as owner."""
+    if membership_role is not None:
+        return Role(membership_role)
+    return Role.OWNER if is_site_admin else None
+
+
+# --- tickets and comments -------------------------------------------------------------------------
+
+#: Who may be a ticket's assignee: any member of its project, viewers included.
+_ASSIGNABLE = frozenset(Role)
+
+
+def can_be_assigned(assignee_role: Role | None) -> bool:
+    """Whether someone with `assignee_role` in the project (None: not a member) may be assigned a
+    ticket there."""
+    return assignee_role is not None and assignee_role in _ASSIGNABLE
+
+
+def create_ticket_access(actor: Actor) -> CreateAccess:
+    """The create-ticket rule as values, for a statement that checks it in SQL: the membership roles
+    that may create, whether `actor` may without a membership, and the roles an assignee may have."""
+    return CreateAccess(
+        roles=roles_allowing(Action.WRITE),
+        without_membership=can(acting_role(None, actor.is_admin), Action.WRITE),
+        assignable=tuple(role.value for role in Role if role in _ASSIGNABLE),
+    )
+
+
+def can_delete_ticket(role: Role | None, actor: Actor, reporter_id: int) -> bool:
+    """Admins delete any ticket; members only the ones they reported."""
+    return can(role, Action.MANAGE) or (can(role, Action.WRITE) and reporter_id == actor.id)
+
+
+def can_edit_comment(role: Role | None, actor: Actor, author_id: int) -> bool:
+    """Only the author edits a comment, and only while still allowed to write in the project."""
+    return author_id == actor.id and can(role, Action.WRITE)
+
+
+def can_delete_comment(role: Role | None, actor: Actor, author_id: int) -> bool:
+    """The author (while allowed to write) or a project admin deletes a comment."""
+    return can(role, Action.MANAGE) or can_edit_comment(role, actor, author_id)
+
+
+# --- members --------------------------------------------------------------------------------------
+
+
+def can_grant(role: Role | None, new_role: Role) -> bool:
+    """Admins give any role but owner; only an owner makes someone an owner."""
+    return can(role, Action.MANAGE) and (new_role is not Role.OWNER or role is Role.OWNER)
+
+
+def can_change_member(role: Role | None, member_role: Role, new_role: Role) -> bool:
+    """Changing a member's role: a grant the actor may make, and only an owner changes an owner's."""
+    return can_grant(role, new_role) and (member_role is not Role.OWNER or role is Role.OWNER)
+
+
+def needed_to_remove(actor: Actor, user_id: int) -> Action:
+    """Everyone may leave a project (they only need to see it); removing someone else is managing."""
+    return Action.READ if user_id == actor.id else Action.MANAGE
+
+
+def can_remove_member(role: Role | None, actor: Actor, user_id: int, member_role: Role) -> bool:
+    """Admins remove anyone below owner, owners anyone, and everyone themselves (but an owner leaving
+    is still an owner removing an owner)."""
+    owner_ok = member_role is not Role.OWNER or role is Role.OWNER
+    return can(role, needed_to_remove(actor, user_id)) and owner_ok
+
+
+def keeps_an_owner(member_role: Role, new_role: Role | None, owners: int) -> bool:
+    """Whether a project still has an owner after a member with `member_role` becomes `new_role`
+    (None: removed), given it has `owners` owners now."""
+    return member_role is not Role.OWNER or new_role is Role.OWNER or owners > 1
+
+
+def can_add_by_id(actor: Actor, user_id: int, *, shares_a_project: bool) -> bool:
+    """Adding a member by `user_id` is for people the actor already works with: users who share a
+    project with them (or anyone, for a site admin). Others are added by their exact email. So an
+    admin of their own project cannot walk the user directory id by id; callers answer "no such user"
+    either way, so whether the id exists does not leak."""
+    return actor.is_admin or user_id == actor.id or shares_a_project
 
 
 #: Who may see each kind of event in the project's activity (REST feed, sockets, resumes). Types not
@@ -73,26 +152,26 @@ _EVENT_AUDIENCE: dict[str, Action] = {
     **{
         kind: Action.READ
         for kind in (
-            "ticket.created",
-            "ticket.updated",
-            "ticket.assigned",
-            "ticket.status_changed",
-            "ticket.deleted",
-            "ticket.watchers_changed",
-            "comment.created",
-            "comment.updated",
-            "comment.deleted",
-            "project.created",
-            "project.updated",
-            "member.added",
-            "member.updated",
-            "member.removed",
-            "project.broadcast",
+            EventType.TICKET_CREATED,
+            EventType.TICKET_UPDATED,
+            EventType.TICKET_ASSIGNED,
+            EventType.TICKET_STATUS_CHANGED,
+            EventType.TICKET_DELETED,
+            EventType.TICKET_WATCHERS_CHANGED,
+            EventType.COMMENT_CREATED,
+            EventType.COMMENT_UPDATED,
+            EventType.COMMENT_DELETED,
+            EventType.PROJECT_CREATED,
+            EventType.PROJECT_UPDATED,
+            EventType.MEMBER_ADDED,
+            EventType.MEMBER_UPDATED,
+            EventType.MEMBER_REMOVED,
+            EventType.PROJECT_BROADCAST,
         )
     },
 }
 #: Events addressed to one user (their payload names them): only that user sees them.
-_PERSONAL_EVENTS = frozenset({"notification.custom"})
+_PERSONAL_EVENTS: frozenset[str] = frozenset({EventType.NOTIFICATION_CUSTOM})
 
 
 def can_see_event(role: Role, actor_id: int, event_type: str, payload: Mapping[str, Any]) -> bool:
@@ -112,22 +191,6 @@ def can_see_event(role: Role, actor_id: int, event_type: str, payload: Mapping[s
 # --- access that ends with membership -------------------------------------------------------------
 
 
-async def memberships_among(
-    session: AsyncSession, project_ids: Iterable[int], user_ids: Iterable[int]
-) -> set[tuple[int, int]]:
-    """The (project_id, user_id) pairs among these projects and users that are memberships now: one
-    query for a whole batch (routing, chat DMs and digests ask it on their hot paths)."""
-    projects, users = set(project_ids), set(user_ids)
-    if not projects or not users:
-        return set()
-    rows = await session.execute(
-        select(Membership.project_id, Membership.user_id).where(
-            Membership.project_id.in_(projects), Membership.user_id.in_(users)
-        )
-    )
-    return {(int(p), int(u)) for p, u in rows.all()}
-
-
 def receives_notification(project_id: int | None, user_id: int, members: set[tuple[int, int]]) -> bool:
     """Whether a user may get (or still be sent) a notification about `project_id`.
 
@@ -136,14 +199,6 @@ def receives_notification(project_id: int | None, user_id: int, members: set[tup
     may *read* every project, but are not part of its audience unless they are members). A
     notification about no project (`hub.notify` without a project) goes to its user."""
     return project_id is None or (project_id, user_id) in members
-
-
-def acting_role(membership_role: str | None, is_site_admin: bool | None) -> Role | None:
-    """`role_in`'s answer from values a query already fetched (the membership's role, the user's
-    site-admin flag), for statements that check many users at once."""
-    if membership_role is not None:
-        return Role(membership_role)
-    return Role.OWNER if is_site_admin else None
 
 
 #: What a chat subscription's creator must still be allowed to do for it to relay.
@@ -155,19 +210,3 @@ def subscription_relays(creator_role: Role | None) -> bool:
     current role in the project allows reading it. Once they are removed (or their account is gone)
     it is *paused* — kept, shown as paused, relaying nothing — and resumes if they are added back."""
     return creator_role is not None and allows(creator_role, SUBSCRIPTION_NEEDS)
-
-
-async def may_add_by_id(session: AsyncSession, actor: Actor, user_id: int) -> bool:
-    """Adding a member by `user_id` is for people the actor already works with: users who share a
-    project with them (or anyone, for a site admin). Others are added by their exact email. So an
-    admin of their own project cannot walk the user directory id by id; callers answer "no such user"
-    either way, so whether the id exists does not leak."""
-    if actor.is_admin or user_id == actor.id:
-        return True
-    mine = select(Membership.project_id).where(Membership.user_id == actor.id)
-    shared = await session.scalar(
-        select(Membership.project_id)
-        .where(Membership.user_id == user_id, Membership.project_id.in_(mine))
-        .limit(1)
-    )
-    return shared is not None

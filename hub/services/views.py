@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from hub.adapters.db.models import Comment, Event, Membership, Notification, Project, Ticket, User
+from hub.domain.identity import Actor
+from hub.domain.tickets import Person
 
 
 def iso(value: datetime | None) -> str | None:
@@ -50,22 +52,67 @@ def member_view(membership: Membership) -> dict[str, Any]:
 
 def ticket_view(ticket: Ticket) -> dict[str, Any]:
     """Needs project, assignee, reporter, labels and watchers loaded (see `tickets.TICKET_LOAD`)."""
+    return render_ticket(
+        id=ticket.id,
+        key=ticket.key,
+        number=ticket.number,
+        project_id=ticket.project_id,
+        title=ticket.title,
+        description=ticket.description,
+        status=ticket.status,
+        priority=ticket.priority,
+        assignee=user_view(ticket.assignee) if ticket.assignee else None,
+        reporter=user_view(ticket.reporter),
+        labels=[label.name for label in ticket.labels],
+        watchers=[watcher.user_id for watcher in ticket.watchers],
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        version=ticket.version,
+    )
+
+
+def person_view(person: Person | Actor) -> dict[str, Any]:
+    """A user as `user_view` shows them, from a plain value instead of a loaded row."""
+    return {"id": person.id, "name": person.name, "email": person.email}
+
+
+def render_ticket(
+    *,
+    id: int,
+    key: str,
+    number: int,
+    project_id: int,
+    title: str,
+    description: str,
+    status: str,
+    priority: str,
+    assignee: dict[str, Any] | None,
+    reporter: dict[str, Any],
+    labels: list[str],
+    watchers: list[int],
+    created_at: datetime | None,
+    updated_at: datetime | None,
+    version: int,
+) -> dict[str, Any]:
+    """The ticket as clients see it (REST, events, sockets, chat): the one place its shape and key
+    order are decided. `ticket_view` renders a loaded row; the create path renders the values it
+    wrote (and the PostgreSQL statement fills id, number, key and labels into this same dict)."""
     return {
-        "id": ticket.id,
-        "key": ticket.key,
-        "number": ticket.number,
-        "project_id": ticket.project_id,
-        "title": ticket.title,
-        "description": ticket.description,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "assignee": user_view(ticket.assignee) if ticket.assignee else None,
-        "reporter": user_view(ticket.reporter),
-        "labels": [label.name for label in ticket.labels],
-        "watchers": [watcher.user_id for watcher in ticket.watchers],
-        "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
-        "version": ticket.version,
+        "id": id,
+        "key": key,
+        "number": number,
+        "project_id": project_id,
+        "title": title,
+        "description": description,
+        "status": status,
+        "priority": priority,
+        "assignee": assignee,
+        "reporter": reporter,
+        "labels": labels,
+        "watchers": watchers,
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+        "version": version,
     }
 
 

@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Where `attach_worker` leaves the worker, so the API can wake it after a redeliver or replay.
-EXTRA_KEY = "webhook_worker"
-
 
 async def run_worker(settings: Settings) -> None:
     """Run one webhook worker until SIGTERM or SIGINT, then stop it gracefully."""
@@ -53,10 +50,10 @@ def attach_worker(app: Quart, context: HubContext, *, chain_publisher: bool = Tr
     first attempt follows the commit at once instead of at the next poll. Its attempts are counted on
     the app's `/metrics`; a worker run on its own (`run_worker`) serves no metrics.
     """
-    metrics = context.extras.get("metrics")  # the app's `Metrics`, left there by `create_app`
+    metrics = context.metrics  # the app's `Metrics`, set by `create_app`
     observer = metrics.webhooks if metrics is not None else None
     worker = WebhookWorker(context.db, context.settings, uow=context.uow, observer=observer)
-    context.extras[EXTRA_KEY] = worker
+    context.webhook_worker = worker  # the API wakes it after a redeliver or replay
     if chain_publisher:
         previous = context.publisher
 

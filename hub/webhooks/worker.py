@@ -41,12 +41,11 @@ from datetime import datetime, timedelta
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.types import utcnow
-from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.webhooks.schedule import DEFAULT_SCHEDULE, parse_schedule
 from hub.adapters.webhooks.sender import DEFAULT_TIMEOUT_SECONDS, AttemptResult, WebhookSender
 from hub.adapters.webhooks.signing import build_headers
 from hub.config import Settings
-from hub.services.notifications.routing import notifications_for
+from hub.context import UowFactory, uow_factory
 from hub.services.webhooks import claims as webhook_claims
 from hub.services.webhooks import outbox as webhook_outbox
 from hub.services.webhooks import results as webhook_results
@@ -84,7 +83,7 @@ class WebhookWorker:
         *,
         sender: WebhookSender | None = None,
         clock: Callable[[], datetime] = utcnow,
-        uow: Callable[[], UnitOfWork] | None = None,
+        uow: UowFactory | None = None,
         name: str | None = None,
         schedule: Sequence[float] | None = None,
         timeout: float | None = None,
@@ -110,8 +109,8 @@ class WebhookWorker:
             raise ValueError("lease_seconds must be longer than the sender's timeout")
         self._clock = clock
         # Disabling an endpoint emits events whose notifications the unit of work's hook creates;
-        # `HubContext.uow` also publishes them live after commit.
-        self._uow = uow or (lambda: UnitOfWork(db, None, notifications_for))
+        # `HubContext.uow` (what `serve` and `worker` pass) also publishes them live after commit.
+        self._uow = uow or uow_factory(db)
         self.name = name or _default_name()
         self.max_in_flight = max_in_flight
         self.lane_size = lane_size

@@ -11,16 +11,15 @@ import os
 import signal
 
 from hub.adapters.db.engine import Database
-from hub.adapters.db.uow import UnitOfWork
 from hub.config import load_settings
-from hub.services.notifications.routing import notifications_for
+from hub.context import uow_factory
 from hub.webhooks.worker import WebhookWorker
 
 
 async def main() -> None:
     settings = load_settings()
     db = Database(settings.database_url, schema=os.environ.get("TEST_DB_SCHEMA") or None)
-    worker = WebhookWorker(db, settings, uow=lambda: UnitOfWork(db, None, notifications_for))
+    worker = WebhookWorker(db, settings, uow=uow_factory(db))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await worker.start()

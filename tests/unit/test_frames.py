@@ -6,11 +6,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from wsproto import ConnectionState, ConnectionType
-from wsproto.connection import Connection
+from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import TextMessage
 
-from hub.realtime.asgi import DirectSocket, FrameSocket, batched_writes, frame_of, socket_for, text_frame
+from hub.realtime.asgi import DirectSocket, FrameSocket, WriteBatch, socket_for, text_frame
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536, 200_000])  # 7-, 16- and 64-bit lengths
@@ -25,6 +24,7 @@ def test_a_text_frame_is_read_back_whole_by_a_real_client(size: int) -> None:
 
 
 def test_one_frame_is_built_per_message_not_per_socket() -> None:
+    frame_of = WriteBatch().frame_of
     message = '{"type":"ticket_update"}'
     assert frame_of(message) is frame_of(message)
     other = '{"type":"other"}'
@@ -42,7 +42,7 @@ async def test_other_servers_get_the_asgi_send() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    socket = socket_for(send, Closer())
+    socket = socket_for(send, Closer(), WriteBatch())
     assert isinstance(socket, DirectSocket)
     await socket.send("hello")
     assert sent == [{"type": "websocket.send", "bytes": None, "text": "hello"}]
@@ -70,9 +70,10 @@ class FakeWriter:
         self.writes.append(data)
 
 
-def frame_socket() -> tuple[FrameSocket, FakeWriter, SimpleNamespace]:
+def frame_socket(batch: WriteBatch) -> tuple[FrameSocket, FakeWriter, SimpleNamespace]:
     writer, state = FakeWriter(), SimpleNamespace(state=ConnectionState.OPEN)
-    return FrameSocket(writer, SimpleNamespace(connection=state), Closer()), writer, state  # type: ignore[arg-type]
+    socket = FrameSocket(writer, SimpleNamespace(connection=state), Closer(), batch)  # type: ignore[arg-type]
+    return socket, writer, state
 
 
 def read_back(data: bytes) -> list[str]:
@@ -82,15 +83,16 @@ def read_back(data: bytes) -> list[str]:
 
 
 def test_frames_written_in_a_batch_reach_each_socket_as_one_write_in_order() -> None:
-    (first, first_writer, _), (second, second_writer, _) = frame_socket(), frame_socket()
-    with batched_writes():
+    batch = WriteBatch()  # the fan-out's
+    (first, first_writer, _), (second, second_writer, _) = frame_socket(batch), frame_socket(batch)
+    with batch.writes():
         for n in range(3):
             for socket in (first, second):
                 assert socket.write(f'{{"n":{n}}}')
-        with batched_writes():  # nested blocks belong to the outer one
+        with batch.writes():  # nested blocks belong to the outer one
             first.write('{"n":3}')
         assert first_writer.writes == []  # nothing sent until the block ends
-        assert first.buffered() == sum(len(frame_of(f'{{"n":{n}}}')) for n in range(4))
+        assert first.buffered() == sum(len(text_frame(f'{{"n":{n}}}'.encode())) for n in range(4))
     assert len(first_writer.writes) == 1
     assert len(second_writer.writes) == 1
     assert read_back(first_writer.writes[0]) == [f'{{"n":{n}}}' for n in range(4)]
@@ -101,14 +103,15 @@ def test_frames_written_in_a_batch_reach_each_socket_as_one_write_in_order() -> 
 
 
 def test_a_socket_that_starts_closing_during_a_batch_gets_nothing_more() -> None:
-    socket, writer, state = frame_socket()
-    with batched_writes():
+    batch = WriteBatch()
+    socket, writer, state = frame_socket(batch)
+    with batch.writes():
         socket.write('{"n":0}')
         state.state = ConnectionState.LOCAL_CLOSING  # its close frame went out meanwhile
         assert not socket.write('{"n":1}')
     assert writer.writes == []
-    other, other_writer, _ = frame_socket()
-    with batched_writes():
+    other, other_writer, _ = frame_socket(batch)
+    with batch.writes():
         other.write('{"n":0}')
         other_writer.transport.closing = True
     assert other_writer.writes == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -23,11 +24,26 @@ def test_a_token_is_verified_once_then_remembered() -> None:
 
 
 def test_a_remembered_token_still_expires() -> None:
-    token = issue_access_token(CONFIG, 7, ttl=1)
+    """The clock is passed in instead of slept through: the remembered signature is reused (a cache
+    hit, no new verification) and the token is still refused from the second its `exp` is reached."""
+    issued = datetime.now(UTC).replace(microsecond=0)
+    token = issue_access_token(CONFIG, 7, ttl=60, now=issued)
     assert decode_access_token(CONFIG, token)[0] == 7
-    time.sleep(1.1)
-    with pytest.raises(Unauthenticated, match="token expired"):
-        decode_access_token(CONFIG, token)
+    before = _verified.cache_info()
+    assert decode_access_token(CONFIG, token, now=issued.timestamp() + 59.9)[0] == 7
+    for later in (issued.timestamp() + 60, issued.timestamp() + 3600):
+        with pytest.raises(Unauthenticated, match="token expired"):
+            decode_access_token(CONFIG, token, now=later)
+    after = _verified.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+
+
+def test_a_token_that_expired_before_its_first_use_is_refused_every_time() -> None:
+    """Minted with a past `iat`/`exp`: refused by the signature check itself, and never remembered."""
+    token = issue_access_token(CONFIG, 7, ttl=60, now=datetime.now(UTC) - timedelta(seconds=61))
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="token expired"):
+            decode_access_token(CONFIG, token)
 
 
 def test_a_token_signed_with_another_secret_is_refused_even_if_remembered_for_its_own() -> None:

@@ -243,7 +243,8 @@ class RedisBus(EventBus):
         attempt = 0
         while True:
             assert self._subscriber_pool is not None
-            connection = self._subscriber_pool.make_connection()
+            # redis-py leaves ConnectionPool.make_connection unannotated (it returns a Connection).
+            connection = self._subscriber_pool.make_connection()  # type: ignore[no-untyped-call]
             try:
                 await connection.connect()
                 await self._run_connection(connection)

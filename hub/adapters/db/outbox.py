@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 import orjson
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.models import Event
@@ -39,7 +40,7 @@ _PG_INSERT = text(
     """
 )
 
-_EVENTS = Event.__table__
+_EVENTS = cast(Table, Event.__table__)
 _SQLITE_INSERT = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 
 

@@ -3,19 +3,19 @@
 Creating tickets is the hub's hottest write. Stepwise it is: the author's role, the assignee's
 membership, the project's next number, the ticket, its watchers, its labels — each a round trip, and
 the project row stays locked (for the number) across all the later ones. Here data-modifying CTEs do
-it in one statement: the number is drawn only when the author's role (the roles the policy allows,
-passed in; a site admin without a membership counts as owner, as in the policy) and the assignee's
-membership hold, and every insert hangs off that row. When the
-statement returns nothing, the caller runs the ordinary checks to raise the precise error (not found,
-forbidden, invalid assignee). When no notification can come of the ticket's event, the event is
-written by the same statement too, which then commits on its own: no BEGIN and COMMIT round trips.
-SQLite has no data-modifying CTEs; the service writes step by step there.
+it in one statement: the number is drawn only when the author's role and the assignee's membership
+hold — as the policy says: the allowed roles, whether the author may act without a membership (a site
+admin) and the roles an assignee may have come in as values (`CreateAccess`) — and every insert hangs
+off that row. When the statement returns nothing, the caller runs the ordinary checks to raise the
+precise error (not found, forbidden, invalid assignee). When no notification can come of the
+ticket's event, the event is written by the same statement too, which then commits on its own: no
+BEGIN and COMMIT round trips. Its payload is the service's (built by the one ticket view builder from
+the values written), in which the statement fills only what it decides: the ticket's id, number, key
+and sorted labels. SQLite has no data-modifying CTEs; `SqlTicketRepository` writes step by step there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.adapters.db.models import Event
 from hub.adapters.db.outbox import OUTBOX_LOCK
+from hub.domain.tickets import AddedTicket, CreateAccess, NewTicket, Person
 
 _CHANGE = """
     WITH allowed AS (
@@ -31,7 +32,7 @@ _CHANGE = """
         WHERE project_id = CAST(:project_id AS integer) AND user_id = CAST(:reporter_id AS integer)
           AND role = ANY(CAST(:roles AS text[]))
         UNION ALL
-        SELECT 1 WHERE CAST(:site_admin AS boolean) AND NOT EXISTS (
+        SELECT 1 WHERE CAST(:without_membership AS boolean) AND NOT EXISTS (
             SELECT 1 FROM memberships
             WHERE project_id = CAST(:project_id AS integer) AND user_id = CAST(:reporter_id AS integer)
         )
@@ -40,6 +41,7 @@ _CHANGE = """
         JOIN memberships ON memberships.user_id = users.id
         WHERE memberships.project_id = CAST(:project_id AS integer)
           AND users.id = CAST(:assignee_id AS integer)
+          AND memberships.role = ANY(CAST(:assignable AS text[]))
     ), seq AS (
         UPDATE projects SET ticket_seq = ticket_seq + 1
         WHERE id = CAST(:project_id AS integer) AND EXISTS (SELECT 1 FROM allowed)
@@ -101,48 +103,34 @@ _INSERT_WITH_EVENT = text(
 )
 
 
-@dataclass(frozen=True)
-class InsertedTicket:
-    id: int
-    number: int
-    project_key: str
-    #: In the database's collation order, as reads return them.
-    labels: list[str]
-    assignee: dict[str, Any] | None
-    #: The id of the event written with it (only when an event was given).
-    event_id: int | None
-
-
 async def insert_ticket(
     executor: AsyncSession | AsyncConnection,
-    row: dict[str, Any],
+    new: NewTicket,
+    access: CreateAccess,
     *,
-    roles: Sequence[str],
-    site_admin: bool,
-    watchers: Sequence[int],
-    labels: Sequence[str],
     event: Event | None = None,
-) -> InsertedTicket | None:
-    """Insert `row` (the tickets columns but id and number) if its reporter's role is one of `roles`
-    (or they are a site admin) and its assignee, if any, is a member; None if not.
+) -> AddedTicket | None:
+    """Insert `new` if `access` lets its reporter create it and its assignee, if any, be assigned;
+    None if not.
 
     With `event` (its payload a ticket view whose id, number, key and labels are filled in here), the
     event is written by the same statement, stamped with the ticket's `created_at`: run it on a
     connection that commits each statement."""
     params: dict[str, Any] = {
-        "project_id": row["project_id"],
-        "reporter_id": row["reporter_id"],
-        "assignee_id": row["assignee_id"],
-        "title": row["title"],
-        "description": row["description"],
-        "status": row["status"],
-        "priority": row["priority"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "roles": list(roles),
-        "site_admin": site_admin,
-        "watchers": list(watchers),
-        "labels": list(labels),
+        "project_id": new.project_id,
+        "reporter_id": new.reporter.id,
+        "assignee_id": new.assignee_id,
+        "title": new.title,
+        "description": new.description,
+        "status": new.status,
+        "priority": new.priority,
+        "created_at": new.created_at,
+        "updated_at": new.created_at,
+        "roles": list(access.roles),
+        "without_membership": access.without_membership,
+        "assignable": list(access.assignable),
+        "watchers": list(new.watchers),
+        "labels": list(new.labels),
     }
     statement = _INSERT
     if event is not None:
@@ -157,13 +145,13 @@ async def insert_ticket(
     if found is None:
         return None
     assignee = None
-    if row["assignee_id"] is not None:
-        assignee = {"id": row["assignee_id"], "name": found.assignee_name, "email": found.assignee_email}
-    return InsertedTicket(
+    if new.assignee_id is not None:
+        assignee = Person(id=new.assignee_id, name=found.assignee_name, email=found.assignee_email)
+    return AddedTicket(
         id=int(found.id),
         number=int(found.number),
         project_key=str(found.key),
-        labels=list(found.labels),
+        labels=tuple(found.labels),
         assignee=assignee,
         event_id=None if found.event_id is None else int(found.event_id),
     )

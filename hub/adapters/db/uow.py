@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.engine import Database
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.outbox import write_events
+from hub.adapters.db.tickets import SqlTicketRepository, ticket_repository
 from hub.adapters.db.types import utcnow
-from hub.observability.logs import request_id
+from hub.domain.correlation import request_id
+from hub.domain.events import DomainEvent, payload_of
 
 Publisher = Callable[[Sequence[Event], Sequence[Notification]], Awaitable[None]]
 #: Runs after the events got their ids, inside the transaction; returns the notifications it added.
@@ -57,6 +59,11 @@ class UnitOfWork:
             raise RuntimeError("UnitOfWork used outside `async with`")
         return self._session
 
+    @property
+    def tickets(self) -> SqlTicketRepository:
+        """The tickets of this transaction (`services.tickets.repository.TicketRepository`)."""
+        return ticket_repository(self.session, self._db)
+
     async def __aenter__(self) -> UnitOfWork:
         gate = self._db.gate
         self._gated = await gate.enter() if gate is not None else False
@@ -81,17 +88,23 @@ class UnitOfWork:
             self._session = None
             self._leave_gate()
 
-    def emit(
-        self, type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]
-    ) -> Event:
-        """Record an event to be written with this transaction."""
-        event = self.event(type_, project_id=project_id, actor_id=actor_id, payload=payload)
-        self._pending.append(event)
-        return event
+    def emit(self, event: DomainEvent, *, project_id: int | None, actor_id: int | None) -> Event:
+        """Record `event` (by `actor_id`, None for the hub itself, in `project_id`, None for events
+        about no project) to be written with this transaction; returns its row, whose id is set by
+        `commit()`."""
+        row = self.row(event, project_id=project_id, actor_id=actor_id)
+        self._pending.append(row)
+        return row
+
+    @classmethod
+    def row(cls, event: DomainEvent, *, project_id: int | None, actor_id: int | None) -> Event:
+        """The outbox row of `event` (not yet written), its payload from the one serializer."""
+        return cls.event(event.type, project_id=project_id, actor_id=actor_id, payload=payload_of(event))
 
     @staticmethod
     def event(type_: str, *, project_id: int | None, actor_id: int | None, payload: dict[str, Any]) -> Event:
-        """An event (not yet written) stamped with the current request's id."""
+        """An event row (not yet written) stamped with the current request's id, from its stored form
+        (`row` builds it from a typed event)."""
         return Event(
             project_id=project_id,
             actor_id=actor_id,

@@ -27,8 +27,8 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -287,7 +287,9 @@ class RedisPresence(PresenceStore):
         entry["viewing"] = ticket_id
         entry["at"] = self._clock()
         with self._unavailable("set_viewing"):
-            await self._client().hset(self._project_key(project_id), self._field(conn_id), _dump(entry))
+            # redis-py types hset for its sync and async clients at once; the async one returns an awaitable.
+            written = self._client().hset(self._project_key(project_id), self._field(conn_id), _dump(entry))
+            await cast("Awaitable[int]", written)
 
     async def set_typing(self, project_id: int, user_id: int, ticket_id: int, is_typing: bool) -> None:
         """Score the indicator with its expiry, or remove it; expired members are pruned on the way."""

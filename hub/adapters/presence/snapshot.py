@@ -67,13 +67,13 @@ def build_snapshot(
     users = []
     for user_id in sorted(latest):
         viewing = latest_viewing.get(user_id)
-        indicator = typing_by_user.get(user_id)
+        typing_now = typing_by_user.get(user_id)
         users.append(
             PresenceUser(
                 user_id=user_id,
                 name=latest[user_id].name,
                 viewing=viewing.viewing if viewing is not None else None,
-                typing=indicator.ticket_id if indicator is not None else None,
+                typing=typing_now.ticket_id if typing_now is not None else None,
             )
         )
     return users

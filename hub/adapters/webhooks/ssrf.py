@@ -155,20 +155,32 @@ def is_forbidden_address(ip: IPAddress) -> bool:
     either the IPv6 address or the embedded IPv4 address is.
     """
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:  # a zone index only makes sense for link-local / local destinations
-            return True
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            if ip.ipv4_mapped is not None or ip in _NAT64_WELL_KNOWN:
-                return is_forbidden_address(embedded)
-            if is_forbidden_address(embedded):
-                return True
-        if any(ip in net for net in _FORBIDDEN_V6_NETWORKS):
-            return True
+        verdict = _ipv6_verdict(ip)
+        if verdict is not None:
+            return verdict
     elif any(ip in net for net in _FORBIDDEN_V4_NETWORKS):
         return True
-    if ip in CLOUD_METADATA_ADDRESSES:
+    return ip in CLOUD_METADATA_ADDRESSES or _is_special_purpose(ip)
+
+
+def _ipv6_verdict(ip: ipaddress.IPv6Address) -> bool | None:
+    """What the IPv6-only rules decide (a zone index, an embedded IPv4 address, forbidden IPv6 ranges),
+    or None when they leave it to the checks common to both families."""
+    if ip.scope_id:  # a zone index only makes sense for link-local / local destinations
         return True
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None:
+        if ip.ipv4_mapped is not None or ip in _NAT64_WELL_KNOWN:
+            return is_forbidden_address(embedded)
+        if is_forbidden_address(embedded):
+            return True
+    if any(ip in net for net in _FORBIDDEN_V6_NETWORKS):
+        return True
+    return None
+
+
+def _is_special_purpose(ip: IPAddress) -> bool:
+    """Loopback, private, link-local, multicast, reserved, unspecified or otherwise not global."""
     return (
         ip.is_loopback
         or ip.is_private

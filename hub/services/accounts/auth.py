@@ -34,15 +34,17 @@ from sqlalchemy import String, and_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.models import LoginSession, Membership, RefreshToken, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.domain.enums import Role
+from hub.domain.enums import EventType, Role
 from hub.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from hub.domain.events import SessionRevoked
 from hub.domain.identity import Actor
+from hub.services.access import role_in
 from hub.services.accounts import hashing, passwords
-from hub.services.policy import role_in
 from hub.services.views import iso, me_view
 
 _hasher = PasswordHasher()
@@ -94,9 +96,16 @@ class AccessClaims(NamedTuple):
 
 
 def issue_access_token(
-    config: TokenConfig, user_id: int, ttl: int | None = None, *, session_id: str | None = None
+    config: TokenConfig,
+    user_id: int,
+    ttl: int | None = None,
+    *,
+    session_id: str | None = None,
+    now: datetime | None = None,
 ) -> str:
-    now = datetime.now(UTC)
+    """A signed access token for `user_id`, valid for `ttl` seconds (default: the configured TTL)
+    from `now` (default: the current time; tests pass another to mint old tokens)."""
+    now = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": str(user_id),
         "typ": "access",
@@ -108,8 +117,9 @@ def issue_access_token(
     return jwt.encode(claims, config.secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(config: TokenConfig, token: str) -> AccessClaims:
-    """The claims of a token with a valid signature that has not expired; Unauthenticated otherwise.
+def decode_access_token(config: TokenConfig, token: str, *, now: float | None = None) -> AccessClaims:
+    """The claims of a token with a valid signature that has not expired at `now` (a Unix time;
+    default: the current time); Unauthenticated otherwise.
 
     Verifying a signature costs about 0.1 ms, and the same token comes back again and again (every
     request, every tab's socket, every reconnect after a deploy), so verified tokens are remembered
@@ -118,7 +128,7 @@ def decode_access_token(config: TokenConfig, token: str) -> AccessClaims:
     the database on every use (`user_for_token`, `socket_admissions`), so a remembered token is never
     accepted after its session was revoked."""
     claims = _verified(config.secret, token)
-    if claims.expires <= time.time():
+    if claims.expires <= (time.time() if now is None else now):
         raise Unauthenticated("token expired")
     return claims
 
@@ -289,7 +299,7 @@ async def _adopt_family(uow: UnitOfWork, row: RefreshToken) -> None:
 #: The outbox event that ends sessions. Written with `project_id` NULL, so it never reaches the
 #: activity feed, ticket sockets, webhooks or the chat relay (they only read project events); every
 #: hub instance's fan-out sees it and closes the matching sockets with 4001 (hub.realtime.sessions).
-SESSION_REVOKED = "session.revoked"
+SESSION_REVOKED = EventType.SESSION_REVOKED
 
 
 async def _end_session(
@@ -314,12 +324,7 @@ async def _end_session(
         .values(revoked_at=now)
     )
     if ended.rowcount:  # type: ignore[attr-defined]
-        uow.emit(
-            SESSION_REVOKED,
-            project_id=None,
-            actor_id=actor_id,
-            payload={"user_id": user_id, "session_id": session_id, "reason": reason},
-        )
+        uow.emit(SessionRevoked(user_id, session_id, reason), project_id=None, actor_id=actor_id)
 
 
 async def _end_all_sessions(
@@ -344,18 +349,13 @@ async def _end_all_sessions(
     await uow.session.execute(sessions.values(revoked_at=now))
     await uow.session.execute(tokens.values(revoked_at=now))
     await uow.session.execute(update(User).where(User.id == user_id).values(tokens_valid_after=now))
-    uow.emit(
-        SESSION_REVOKED,
-        project_id=None,
-        actor_id=actor_id,
-        payload={
-            "user_id": user_id,
-            "session_id": None,
-            "except_session_id": keep,
-            "issued_before": None if every_socket else int(now.timestamp()),
-            "reason": reason,
-        },
+    revoked = SessionRevoked.everywhere(
+        user_id,
+        reason=reason,
+        except_session_id=keep,
+        issued_before=None if every_socket else int(now.timestamp()),
     )
+    uow.emit(revoked, project_id=None, actor_id=actor_id)
 
 
 async def logout(
@@ -558,55 +558,72 @@ async def socket_admissions(
     session_ids = {claims.session_id for claims, _ in requests if claims.session_id is not None}
     project_ids = {project_id for _, project_id in requests if project_id is not None}
     async with uow.db.read_session() as session:
-        rows = await session.execute(
-            select(
-                User.id,
-                User.name,
-                User.email,
-                User.is_admin,
-                User.deactivated_at,
-                User.tokens_valid_after,
-                LoginSession.id.label("session_id"),
-                LoginSession.revoked_at.label("session_revoked_at"),
-            )
-            .outerjoin(LoginSession, and_(LoginSession.user_id == User.id, LoginSession.id.in_(session_ids)))
-            .where(User.id.in_(user_ids))
-        )
-        users: dict[int, Any] = {}
-        sessions: dict[str, tuple[int, datetime | None]] = {}
-        for row in rows:
-            users[row.id] = row
-            if row.session_id is not None:
-                sessions[row.session_id] = (row.id, row.session_revoked_at)
-        actors = {
-            row.id: Actor(id=row.id, name=row.name, email=row.email, is_admin=row.is_admin)
-            for row in users.values()
-        }
-        roles: dict[tuple[int, int], Role] = {}
+        standing = await _standing(session, user_ids, session_ids)
         if project_ids:
             members = await session.execute(
                 select(Membership.user_id, Membership.project_id, Membership.role).where(
                     Membership.user_id.in_(user_ids), Membership.project_id.in_(project_ids)
                 )
             )
-            roles = {(user_id, project_id): Role(role) for user_id, project_id, role in members}
-        results: list[Admission] = []
-        for claims, project_id in requests:
-            user_id = claims.user_id
-            actor, user = actors.get(user_id), users.get(user_id)
-            if actor is None or user is None:
-                results.append(Unauthenticated("invalid token"))
-                continue
-            owner, revoked_at = sessions.get(claims.session_id or "", (None, None))
-            why = refusal(claims, user.deactivated_at, user.tokens_valid_after, owner, revoked_at)
-            if why is not None:
-                results.append(Unauthenticated(why))
-                continue
-            role = None if project_id is None else roles.get((user_id, project_id))
-            if project_id is not None and role is None and actor.is_admin:
-                role = await role_in(session, project_id, actor)
-            results.append((actor, role))
-        return results
+            standing.roles = {(user_id, project_id): Role(role) for user_id, project_id, role in members}
+        return [await standing.admission(session, claims, project_id) for claims, project_id in requests]
+
+
+@dataclass
+class _Standing:
+    """What a batch of socket admissions read: the users, their tokens' sessions and their roles."""
+
+    users: dict[int, Any]
+    actors: dict[int, Actor]
+    #: session id -> (its user, when it was revoked)
+    sessions: dict[str, tuple[int, datetime | None]]
+    roles: dict[tuple[int, int], Role]
+
+    async def admission(
+        self, session: AsyncSession, claims: AccessClaims, project_id: int | None
+    ) -> Admission:
+        """One socket's admission, from the batch's reads (a site admin's role may need one more)."""
+        user_id = claims.user_id
+        actor, user = self.actors.get(user_id), self.users.get(user_id)
+        if actor is None or user is None:
+            return Unauthenticated("invalid token")
+        owner, revoked_at = self.sessions.get(claims.session_id or "", (None, None))
+        why = refusal(claims, user.deactivated_at, user.tokens_valid_after, owner, revoked_at)
+        if why is not None:
+            return Unauthenticated(why)
+        role = None if project_id is None else self.roles.get((user_id, project_id))
+        if project_id is not None and role is None and actor.is_admin:
+            role = await role_in(session, project_id, actor)
+        return actor, role
+
+
+async def _standing(session: AsyncSession, user_ids: set[int], session_ids: set[str]) -> _Standing:
+    """The users with the given ids and those of the given sessions that belong to them (no roles yet)."""
+    rows = await session.execute(
+        select(
+            User.id,
+            User.name,
+            User.email,
+            User.is_admin,
+            User.deactivated_at,
+            User.tokens_valid_after,
+            LoginSession.id.label("session_id"),
+            LoginSession.revoked_at.label("session_revoked_at"),
+        )
+        .outerjoin(LoginSession, and_(LoginSession.user_id == User.id, LoginSession.id.in_(session_ids)))
+        .where(User.id.in_(user_ids))
+    )
+    users: dict[int, Any] = {}
+    sessions: dict[str, tuple[int, datetime | None]] = {}
+    for row in rows:
+        users[row.id] = row
+        if row.session_id is not None:
+            sessions[row.session_id] = (row.id, row.session_revoked_at)
+    actors = {
+        row.id: Actor(id=row.id, name=row.name, email=row.email, is_admin=row.is_admin)
+        for row in users.values()
+    }
+    return _Standing(users, actors, sessions, {})
 
 
 async def get_me(uow: UnitOfWork, actor: Actor) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Chat accounts: linking a Slack or Discord user to a hub user, and finding who acts from chat.
 
 A chat user acts in the hub only once linked, and then exactly as their hub user: every command runs
-through the same services and `policy.authorize` as the web. Two ways to link:
+through the same services and the same policy as the web. Two ways to link:
 
 - **verified email**: the platform says the chat account's email is confirmed (Slack's
   `is_email_confirmed`) and it equals a hub user's email → linked automatically (`link_by_email`);

@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.chat_models import ChatIdentity
 from hub.adapters.db.models import Membership, Notification, User
@@ -31,9 +32,10 @@ from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.adapters.db.webhook_models import ConsumerPosition
+from hub.services.access import memberships_among
 from hub.services.chat.accounts import ChatUser, chat_accounts_of
 from hub.services.notifications.preferences import merged
-from hub.services.policy import memberships_among, receives_notification
+from hub.services.policy import receives_notification
 from hub.services.views import notification_view
 
 
@@ -126,47 +128,12 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
     o'clock in their own time zone and whose digest did not run on their local today yet. A digest may
     be empty (nothing to say): the caller still marks it done so the day counts."""
     async with uow:
-        users = list(
-            await uow.session.execute(
-                select(User.id, User.preferences)
-                .where(User.id.in_(select(ChatIdentity.user_id).where(ChatIdentity.platform == platform)))
-                .order_by(User.id)
-            )
-        )
-        positions = {
-            row.name: row
-            for row in await uow.session.scalars(
-                select(ConsumerPosition).where(ConsumerPosition.name.like(f"{platform}-digest:%"))
-            )
-        }
-        due: list[tuple[int, int | None]] = []
-        for user_id, prefs in users:
-            zone = _zone(prefs)
-            local = now.astimezone(zone)
-            if local.hour < hour:
-                continue
-            row = positions.get(digest_consumer(platform, user_id))
-            if row is not None and _aware(row.updated_at).astimezone(zone).date() >= local.date():
-                continue
-            due.append((user_id, row.position if row is not None else None))
-        digests: list[Digest] = []
+        due = await _due(uow.session, platform, now, hour)
         accounts = await _accounts(uow, platform, {uid for uid, _ in due})
-        member_of: dict[int, set[int]] = {}
-        for project_id, user_id in (
-            await uow.session.execute(
-                select(Membership.project_id, Membership.user_id).where(
-                    Membership.user_id.in_({uid for uid, _ in due})
-                )
-            )
-        ).all():
-            member_of.setdefault(user_id, set()).add(project_id)
+        member_of = await _projects_of(uow.session, {uid for uid, _ in due})
+        digests: list[Digest] = []
         for user_id, after in due:
-            query = select(Notification).where(Notification.user_id == user_id, _column(platform) == "digest")
-            if after is None:
-                query = query.where(Notification.created_at >= now - timedelta(days=1))
-            else:
-                query = query.where(Notification.id > after)
-            rows = list(await uow.session.scalars(query.order_by(Notification.id).limit(200)))
+            rows = await _digest_rows(uow.session, platform, user_id, after, now)
             position = rows[-1].id if rows else (after or 0)
             members = {(project_id, user_id) for project_id in member_of.get(user_id, ())}
             kept = [r for r in rows if receives_notification(r.project_id, user_id, members)]
@@ -174,6 +141,59 @@ async def due_digests(uow: UnitOfWork, *, platform: str, now: datetime, hour: in
                 Digest(user_id, accounts.get(user_id, []), [notification_view(r) for r in kept], position)
             )
         return digests
+
+
+async def _due(
+    session: AsyncSession, platform: str, now: datetime, hour: int
+) -> list[tuple[int, int | None]]:
+    """(user id, digest position or None for a first digest) of the users whose digest is due at `now`."""
+    users = list(
+        await session.execute(
+            select(User.id, User.preferences)
+            .where(User.id.in_(select(ChatIdentity.user_id).where(ChatIdentity.platform == platform)))
+            .order_by(User.id)
+        )
+    )
+    positions = {
+        row.name: row
+        for row in await session.scalars(
+            select(ConsumerPosition).where(ConsumerPosition.name.like(f"{platform}-digest:%"))
+        )
+    }
+    due: list[tuple[int, int | None]] = []
+    for user_id, prefs in users:
+        zone = _zone(prefs)
+        local = now.astimezone(zone)
+        if local.hour < hour:
+            continue
+        row = positions.get(digest_consumer(platform, user_id))
+        if row is not None and _aware(row.updated_at).astimezone(zone).date() >= local.date():
+            continue  # already ran on the user's local today
+        due.append((user_id, row.position if row is not None else None))
+    return due
+
+
+async def _projects_of(session: AsyncSession, user_ids: set[int]) -> dict[int, set[int]]:
+    """The ids of the projects each user is a member of."""
+    member_of: dict[int, set[int]] = {}
+    rows = await session.execute(
+        select(Membership.project_id, Membership.user_id).where(Membership.user_id.in_(user_ids))
+    )
+    for project_id, user_id in rows.all():
+        member_of.setdefault(user_id, set()).add(project_id)
+    return member_of
+
+
+async def _digest_rows(
+    session: AsyncSession, platform: str, user_id: int, after: int | None, now: datetime
+) -> list[Notification]:
+    """A user's digest notifications after their position (a first digest: those of the last day)."""
+    query = select(Notification).where(Notification.user_id == user_id, _column(platform) == "digest")
+    if after is None:
+        query = query.where(Notification.created_at >= now - timedelta(days=1))
+    else:
+        query = query.where(Notification.id > after)
+    return list(await session.scalars(query.order_by(Notification.id).limit(200)))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -22,12 +22,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, ChatTicketMessage
 from hub.adapters.db.models import Event, Ticket, User
 from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
+from hub.domain.events import COMMENT_EVENTS
 from hub.services.chat.subscriptions import KIND_OF_EVENT, relays, with_creator_access
 from hub.services.tickets.tickets import TICKET_LOAD
 from hub.services.views import ticket_view
@@ -77,10 +79,26 @@ class CommentMessage:
     from_chat: bool = False
 
 
+@dataclass(frozen=True)
+class RelayEvent:
+    """An outbox event as the relays read it: a plain value, so the bots never hold ORM rows."""
+
+    id: int
+    type: str
+    project_id: int | None
+    actor_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Event) -> RelayEvent:
+        return cls(row.id, row.type, row.project_id, row.actor_id, row.payload, row.created_at)
+
+
 @dataclass
 class RelayBatch:
     position: int
-    events: list[Event]
+    events: list[RelayEvent]
     targets: dict[int, list[Target]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     #: Current views of the tickets that comment events point at (None: deleted since).
@@ -111,60 +129,81 @@ async def load_batch(
         position = await lock_position(session, consumer, _start_before(since), utcnow())
         if position is None:  # another transaction holds the row this instant: try again next round
             return RelayBatch(0, [])
-        events = list(
-            await session.scalars(select(Event).where(Event.id > position).order_by(Event.id).limit(limit))
-        )
+        rows = await session.scalars(select(Event).where(Event.id > position).order_by(Event.id).limit(limit))
+        events = [RelayEvent.of(row) for row in rows]
         await uow.commit()  # keeps a just-created position row
         batch = RelayBatch(position, events)
         relevant = [e for e in events if e.project_id is not None and e.type in KIND_OF_EVENT]
-        if not relevant:
-            return batch
-        subs = await session.execute(
-            with_creator_access(select(ChatSubscription)).where(
-                ChatSubscription.platform == platform,
-                ChatSubscription.project_id.in_({e.project_id for e in relevant}),
-            )
-        )
-        for sub, creator_role, creator_is_admin in subs.all():
-            if relays(creator_role, creator_is_admin):  # paused: its creator is no longer a member
-                batch.targets.setdefault(sub.project_id, []).append(_target(sub))
-        actor_ids = {e.actor_id for e in relevant if e.actor_id is not None}
-        if actor_ids:
-            rows = await session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))
-            batch.names = {uid: name for uid, name in rows.all()}
-        ticket_ids = {_ticket_id(e) for e in relevant}
-        comment_ticket_ids = {_ticket_id(e) for e in relevant if e.type.startswith("comment.")}
-        if comment_ticket_ids:
-            found = await session.scalars(
-                select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(comment_ticket_ids))
-            )
-            views = {t.id: ticket_view(t) for t in found.unique()}
-            batch.tickets_now = {tid: views.get(tid) for tid in comment_ticket_ids}
-        for row in await session.scalars(
-            select(ChatTicketMessage).where(
-                ChatTicketMessage.platform == platform, ChatTicketMessage.ticket_id.in_(ticket_ids)
-            )
-        ):
-            batch.ticket_messages[(row.team_id, row.channel_id, row.ticket_id)] = TicketMessage(
-                row.team_id, row.channel_id, row.ticket_id, row.message_id, row.thread_id,
-                row.last_event_id, row.pending_event_id,
-            )  # fmt: skip
-        comment_ids = {int(e.payload["comment"]["id"]) for e in relevant if e.type.startswith("comment.")}
-        if comment_ids:
-            for known in await session.scalars(
-                select(ChatCommentMessage).where(
-                    ChatCommentMessage.platform == platform, ChatCommentMessage.comment_id.in_(comment_ids)
-                )
-            ):
-                batch.comment_messages[(known.team_id, known.channel_id, known.comment_id)] = CommentMessage(
-                    known.team_id, known.channel_id, known.comment_id, known.ticket_id, known.event_id,
-                    known.message_id, known.from_chat,
-                )  # fmt: skip
+        if relevant:
+            batch.targets = await _targets(session, platform, relevant)
+            batch.names = await _actor_names(session, relevant)
+            batch.tickets_now = await _tickets_now(session, relevant)
+            batch.ticket_messages = await _ticket_messages(session, platform, relevant)
+            batch.comment_messages = await _comment_messages(session, platform, relevant)
         return batch
 
 
-def _ticket_id(event: Event) -> int:
-    if event.type.startswith("comment."):
+async def _targets(session: AsyncSession, platform: str, events: list[RelayEvent]) -> dict[int, list[Target]]:
+    """The channels subscribed to the events' projects, by project; paused subscriptions left out."""
+    targets: dict[int, list[Target]] = {}
+    subs = await session.execute(
+        with_creator_access(select(ChatSubscription)).where(
+            ChatSubscription.platform == platform,
+            ChatSubscription.project_id.in_({e.project_id for e in events}),
+        )
+    )
+    for sub, creator_role, creator_is_admin in subs.all():
+        if relays(creator_role, creator_is_admin):  # paused: its creator is no longer a member
+            targets.setdefault(sub.project_id, []).append(_target(sub))
+    return targets
+
+
+async def _actor_names(session: AsyncSession, events: list[RelayEvent]) -> dict[int, str]:
+    actor_ids = {e.actor_id for e in events if e.actor_id is not None}
+    if not actor_ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name).where(User.id.in_(actor_ids)))
+    return {uid: name for uid, name in rows.all()}
+
+
+async def _tickets_now(session: AsyncSession, events: list[RelayEvent]) -> dict[int, dict[str, Any] | None]:
+    """Current views of the tickets that comment events point at (their events carry no ticket)."""
+    ticket_ids = {_ticket_id(e) for e in events if e.type in COMMENT_EVENTS}
+    if not ticket_ids:
+        return {}
+    found = await session.scalars(select(Ticket).options(*TICKET_LOAD).where(Ticket.id.in_(ticket_ids)))
+    views = {t.id: ticket_view(t) for t in found.unique()}
+    return {tid: views.get(tid) for tid in ticket_ids}
+
+
+async def _ticket_messages(
+    session: AsyncSession, platform: str, events: list[RelayEvent]
+) -> dict[tuple[str, str, int], TicketMessage]:
+    ticket_ids = {_ticket_id(e) for e in events}
+    rows = await session.scalars(
+        select(ChatTicketMessage).where(
+            ChatTicketMessage.platform == platform, ChatTicketMessage.ticket_id.in_(ticket_ids)
+        )
+    )
+    return {(row.team_id, row.channel_id, row.ticket_id): _ticket_message(row) for row in rows}
+
+
+async def _comment_messages(
+    session: AsyncSession, platform: str, events: list[RelayEvent]
+) -> dict[tuple[str, str, int], CommentMessage]:
+    comment_ids = {int(e.payload["comment"]["id"]) for e in events if e.type in COMMENT_EVENTS}
+    if not comment_ids:
+        return {}
+    rows = await session.scalars(
+        select(ChatCommentMessage).where(
+            ChatCommentMessage.platform == platform, ChatCommentMessage.comment_id.in_(comment_ids)
+        )
+    )
+    return {(row.team_id, row.channel_id, row.comment_id): _comment_message(row) for row in rows}
+
+
+def _ticket_id(event: RelayEvent) -> int:
+    if event.type in COMMENT_EVENTS:
         return int(event.payload["ticket_id"])
     return int(event.payload["ticket"]["id"])
 
@@ -175,6 +214,20 @@ def _target(sub: ChatSubscription) -> Target:
         tuple(sub.event_types) if sub.event_types is not None else None,
         tuple(sub.labels) if sub.labels is not None else None,
         sub.summary, sub.summary_message_id,
+    )  # fmt: skip
+
+
+def _ticket_message(row: ChatTicketMessage) -> TicketMessage:
+    return TicketMessage(
+        row.team_id, row.channel_id, row.ticket_id, row.message_id, row.thread_id,
+        row.last_event_id, row.pending_event_id,
+    )  # fmt: skip
+
+
+def _comment_message(row: ChatCommentMessage) -> CommentMessage:
+    return CommentMessage(
+        row.team_id, row.channel_id, row.comment_id, row.ticket_id, row.event_id,
+        row.message_id, row.from_chat,
     )  # fmt: skip
 
 

@@ -27,29 +27,31 @@ from hub.adapters.db.chat_models import PLATFORMS, ChatSubscription
 from hub.adapters.db.models import Membership, Project, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
+from hub.domain.enums import EventType
 from hub.domain.errors import Forbidden, NotFound, ValidationFailed
 from hub.domain.identity import Actor
-from hub.services.policy import Action, acting_role, authorize, subscription_relays
+from hub.services.access import authorize
+from hub.services.policy import Action, acting_role, subscription_relays
 from hub.services.views import iso
 
 EVENT_KINDS = ("created", "updated", "assigned", "status_changed", "deleted", "commented")
 FORMATS = ("compact", "detailed")
 #: Outbox event type → the subscription kind that lets it through.
-KIND_OF_EVENT = {
-    "ticket.created": "created",
-    "ticket.updated": "updated",
-    "ticket.assigned": "assigned",
-    "ticket.status_changed": "status_changed",
-    "ticket.deleted": "deleted",
-    "comment.created": "commented",
-    "comment.updated": "commented",
-    "comment.deleted": "commented",
+KIND_OF_EVENT: dict[str, str] = {
+    EventType.TICKET_CREATED: "created",
+    EventType.TICKET_UPDATED: "updated",
+    EventType.TICKET_ASSIGNED: "assigned",
+    EventType.TICKET_STATUS_CHANGED: "status_changed",
+    EventType.TICKET_DELETED: "deleted",
+    EventType.COMMENT_CREATED: "commented",
+    EventType.COMMENT_UPDATED: "commented",
+    EventType.COMMENT_DELETED: "commented",
 }
 _ALIASES = {"create": "created", "update": "updated", "assign": "assigned", "status": "status_changed",
             "delete": "deleted", "comment": "commented", "comments": "commented"}  # fmt: skip
 
 
-def with_creator_access(query: Select[Any]) -> Select[Any]:
+def with_creator_access(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """Add the subscription creator's membership role and site-admin flag (outer joins: a creator
     removed, or whose account is gone, has neither) to a query selecting `ChatSubscription`."""
     return (

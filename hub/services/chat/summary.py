@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from hub.adapters.db.chat_models import ChatSubscription
 from hub.adapters.db.models import Event, Project, Ticket
 from hub.adapters.db.uow import UnitOfWork
+from hub.domain.events import TICKET_EVENTS
 from hub.services.chat.subscriptions import relays, with_creator_access
 
 
@@ -42,7 +43,11 @@ async def project_summary(
         changed = await uow.session.scalar(
             select(func.count())
             .select_from(Event)
-            .where(Event.project_id == project_id, Event.created_at >= midnight, Event.type.like("ticket.%"))
+            .where(
+                Event.project_id == project_id,
+                Event.created_at >= midnight,
+                Event.type.in_(sorted(TICKET_EVENTS)),
+            )
         )
         in_progress = await uow.session.scalars(
             select(Ticket)

@@ -10,6 +10,7 @@ from hub.adapters.db.models import Notification, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import NotFound, ValidationFailed
+from hub.domain.events import NotificationCustom
 from hub.domain.identity import Actor
 from hub.services.views import notification_view
 
@@ -94,16 +95,9 @@ async def send_custom(
         if await uow.session.get(User, user_id) is None:
             raise NotFound("no such user")
         event = uow.emit(
-            "notification.custom",
+            NotificationCustom(user_id, notification_type, title, message, ticket_id),
             project_id=project_id,
             actor_id=None,
-            payload={
-                "user_id": user_id,
-                "notification_type": notification_type,
-                "title": title,
-                "message": message,
-                "ticket_id": ticket_id,
-            },
         )
         await uow.commit()
         return int(event.id)

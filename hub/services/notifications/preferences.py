@@ -42,11 +42,19 @@ def merged(stored: dict[str, Any] | None) -> dict[str, Any]:
 
 def validate(update: dict[str, Any]) -> dict[str, Any]:
     """Check a (partial) preferences document; raise ValidationFailed naming each bad field."""
-    errors: dict[str, str] = {}
-    types = update.get("types", {})
+    errors = {**_types_errors(update.get("types", {})), **_quiet_hours_errors(update.get("quiet_hours", {}))}
+    unknown = set(update) - {"types", "quiet_hours"}
+    errors.update({key: "unknown field" for key in unknown})
+    if errors:
+        raise ValidationFailed("invalid preferences", fields=errors)
+    return update
+
+
+def _types_errors(types: Any) -> dict[str, str]:
+    """The bad fields of the `types` part: notification type → {destination: mode}."""
     if not isinstance(types, dict):
-        errors["types"] = "must be an object of notification type → {web, slack, discord}"
-        types = {}
+        return {"types": "must be an object of notification type → {web, slack, discord}"}
+    errors: dict[str, str] = {}
     for kind, modes in types.items():
         if not re.fullmatch(r"[a-z_]{1,40}", str(kind)):
             errors[f"types.{kind}"] = "unknown notification type"
@@ -59,10 +67,14 @@ def validate(update: dict[str, Any]) -> dict[str, Any]:
                 errors[f"types.{kind}.{destination}"] = "destination must be web, slack or discord"
             elif mode not in MODES:
                 errors[f"types.{kind}.{destination}"] = "must be immediate, digest or off"
-    quiet = update.get("quiet_hours", {})
+    return errors
+
+
+def _quiet_hours_errors(quiet: Any) -> dict[str, str]:
+    """The bad fields of the `quiet_hours` part: start and end clock times, enabled, time zone."""
     if not isinstance(quiet, dict):
-        errors["quiet_hours"] = "must be an object"
-        quiet = {}
+        return {"quiet_hours": "must be an object"}
+    errors: dict[str, str] = {}
     for key in ("start", "end"):
         if key in quiet and not _CLOCK.match(str(quiet[key])):
             errors[f"quiet_hours.{key}"] = "must be HH:MM (24-hour clock)"
@@ -73,11 +85,7 @@ def validate(update: dict[str, Any]) -> dict[str, Any]:
             ZoneInfo(str(quiet["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
             errors["quiet_hours.timezone"] = "unknown time zone (use an IANA name like Europe/Berlin)"
-    unknown = set(update) - {"types", "quiet_hours"}
-    errors.update({key: "unknown field" for key in unknown})
-    if errors:
-        raise ValidationFailed("invalid preferences", fields=errors)
-    return update
+    return errors
 
 
 def in_quiet_hours(prefs: dict[str, Any], now: datetime) -> bool:

@@ -23,7 +23,7 @@ A notification every destination has turned off is not stored at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,52 +32,93 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.models import Event, Notification, User
 from hub.adapters.db.types import utcnow
+from hub.domain.enums import EventType
+from hub.domain.events import (
+    CommentCreated,
+    NotificationCustom,
+    TicketAssigned,
+    TicketCreated,
+    TicketStatusChanged,
+    TicketUpdated,
+    View,
+    parse_event,
+)
+from hub.services.access import memberships_among
 from hub.services.notifications import preferences
-from hub.services.policy import memberships_among, receives_notification
+from hub.services.policy import receives_notification
 
 Draft = tuple[int, str, str, str]  # (user_id, notification_type, title, message)
 
 
-def _ticket_label(ticket: dict[str, Any]) -> str:
+def _label(ticket: View) -> str:
     return f"{ticket.get('key', '')} {ticket.get('title', '')}".strip()
 
 
-def _drafts(event: Event) -> list[Draft]:
-    payload = event.payload
-    actor = event.actor_id
-    ticket = payload.get("ticket") or {}
-    label = _ticket_label(ticket)
-    drafts: list[Draft] = []
-    mentioned = [uid for uid in payload.get("mentions") or [] if uid != actor]
-    if event.type in ("ticket.assigned", "ticket.created"):
-        assignee = (ticket.get("assignee") or {}).get("id")
-        if assignee and assignee != actor:
-            drafts.append((assignee, "ticket_assigned", f"Assigned to you: {label}", label))
-    if event.type == "comment.created":
-        comment = payload.get("comment") or {}
-        author = (comment.get("author") or {}).get("name", "Someone")
-        excerpt = (comment.get("body") or "")[:200]
-        for uid in mentioned:
-            drafts.append((uid, "mention", f"{author} mentioned you on {label}", excerpt))
-        for uid in payload.get("watchers") or []:
-            if uid != actor and uid not in mentioned:
-                drafts.append((uid, "comment_added", f"{author} commented on {label}", excerpt))
-        return drafts
-    if event.type in ("ticket.created", "ticket.updated"):
-        for uid in mentioned:
-            drafts.append(
-                (uid, "mention", f"You were mentioned in {label}", ticket.get("description", "")[:200])
-            )
-    if event.type == "ticket.status_changed":
-        old, new = (payload.get("changes") or {}).get("status", [None, ticket.get("status")])
-        for uid in ticket.get("watchers") or []:
-            if uid != actor:
-                drafts.append((uid, "status_changed", f"{label}: {old} → {new}", f"Status is now {new}"))
-    if event.type == "notification.custom":
-        drafts.append(
-            (int(payload["user_id"]), str(payload["notification_type"]), payload["title"], payload["message"])
-        )
+def _others(user_ids: Iterable[int], actor: int | None) -> list[int]:
+    return [uid for uid in user_ids if uid != actor]
+
+
+def _assignment(event: TicketCreated | TicketAssigned, actor: int | None) -> list[Draft]:
+    """The assignee hears that the ticket is theirs (unless they assigned it themself)."""
+    assignee = event.assignee_id
+    if not assignee or assignee == actor:
+        return []
+    label = _label(event.ticket)
+    return [(assignee, "ticket_assigned", f"Assigned to you: {label}", label)]
+
+
+def _description_mentions(event: TicketCreated | TicketUpdated, actor: int | None) -> list[Draft]:
+    """Members newly @mentioned in a description hear about it."""
+    label, excerpt = _label(event.ticket), event.ticket.get("description", "")[:200]
+    return [
+        (uid, "mention", f"You were mentioned in {label}", excerpt) for uid in _others(event.mentions, actor)
+    ]
+
+
+def _created(event: TicketCreated, actor: int | None) -> list[Draft]:
+    return _assignment(event, actor) + _description_mentions(event, actor)
+
+
+def _status_changed(event: TicketStatusChanged, actor: int | None) -> list[Draft]:
+    """The ticket's watchers hear of its new status."""
+    label, (old, new) = _label(event.ticket), event.old_and_new
+    title, message = f"{label}: {old} → {new}", f"Status is now {new}"
+    return [(uid, "status_changed", title, message) for uid in _others(event.watcher_ids, actor)]
+
+
+def _commented(event: CommentCreated, actor: int | None) -> list[Draft]:
+    """Those @mentioned hear of the mention; the ticket's other watchers of the comment."""
+    author = (event.comment.get("author") or {}).get("name", "Someone")
+    excerpt = (event.comment.get("body") or "")[:200]
+    label = _label(event.ticket)
+    mentioned = _others(event.mentions, actor)
+    drafts = [(uid, "mention", f"{author} mentioned you on {label}", excerpt) for uid in mentioned]
+    for uid in _others(event.watchers, actor):
+        if uid not in mentioned:
+            drafts.append((uid, "comment_added", f"{author} commented on {label}", excerpt))
     return drafts
+
+
+def _custom(event: NotificationCustom, actor: int | None) -> list[Draft]:
+    return [(int(event.user_id), str(event.notification_type), event.title, event.message)]
+
+
+#: Who hears of each type of event (see the module docstring); types not listed notify nobody.
+_DRAFTERS: dict[str, Callable[[Any, int | None], list[Draft]]] = {
+    EventType.TICKET_CREATED: _created,
+    EventType.TICKET_ASSIGNED: _assignment,
+    EventType.TICKET_UPDATED: _description_mentions,
+    EventType.TICKET_STATUS_CHANGED: _status_changed,
+    EventType.COMMENT_CREATED: _commented,
+    EventType.NOTIFICATION_CUSTOM: _custom,
+}
+
+
+def _drafts(event: Event) -> list[Draft]:
+    drafter = _DRAFTERS.get(event.type)
+    if drafter is None:
+        return []
+    return drafter(parse_event(event.type, event.payload), event.actor_id)
 
 
 def would_notify(event: Event) -> bool:
@@ -96,16 +137,32 @@ def _decide(prefs: dict[str, Any], kind: str, now: datetime) -> dict[str, str]:
 
 
 async def notifications_for(session: AsyncSession, events: Sequence[Event]) -> list[Notification]:
-    """Create (add to the session) the notifications the events call for."""
-    planned = [(event, draft) for event in events for draft in _drafts(event)]
-    if not planned:
+    """Create (add to the session) the notifications the events call for: the recipients'
+    preferences and memberships are loaded (one query each), `plan_notifications` decides."""
+    user_ids = {draft[0] for event in events for draft in _drafts(event)}
+    if not user_ids:
         return []
-    user_ids = {draft[0] for _event, draft in planned}
     rows = await session.execute(select(User.id, User.preferences).where(User.id.in_(user_ids)))
-    prefs = {uid: preferences.merged(stored) for uid, stored in rows}
-    projects = {event.project_id for event, _draft in planned if event.project_id is not None}
+    stored = {uid: prefs for uid, prefs in rows}
+    projects = {event.project_id for event in events if event.project_id is not None}
     members = await memberships_among(session, projects, user_ids)
-    now = utcnow()
+    created = plan_notifications(events, stored, members, utcnow())
+    session.add_all(created)
+    return created
+
+
+def plan_notifications(
+    events: Sequence[Event],
+    stored_preferences: Mapping[int, dict[str, Any] | None],
+    members: set[tuple[int, int]],
+    now: datetime,
+) -> list[Notification]:
+    """The notifications the events call for (not added anywhere), from plain values: each existing
+    recipient's stored preferences (a user missing from the mapping is deleted: nothing for them),
+    the (project_id, user_id) memberships among the events' projects and recipients, and the time
+    quiet hours are judged by. No I/O, so the rules can be tested without a database."""
+    planned = [(event, draft) for event in events for draft in _drafts(event)]
+    prefs = {uid: preferences.merged(stored) for uid, stored in stored_preferences.items()}
     created: list[Notification] = []
     seen: set[tuple[int, int]] = set()
     for event, (user_id, kind, title, message) in planned:
@@ -133,5 +190,4 @@ async def notifications_for(session: AsyncSession, events: Sequence[Event]) -> l
                 created_at=now,
             )
         )
-    session.add_all(created)
     return created

@@ -11,7 +11,8 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import ValidationFailed
 from hub.domain.identity import Actor
 from hub.domain.limits import BIGINT_MAX
-from hub.services.policy import Action, authorize, can_see_event
+from hub.services.access import authorize
+from hub.services.policy import Action, can_see_event
 from hub.services.views import event_view
 
 MAX_LIMIT = 500

@@ -27,11 +27,12 @@ from sqlalchemy import select
 from hub.adapters.db.models import Project
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.errors import NotFound, ValidationFailed
+from hub.domain.events import ProjectBroadcast
 from hub.domain.identity import Actor
 from hub.domain.limits import find_text_problem
-from hub.services.policy import Action, authorize
+from hub.services.access import authorize
+from hub.services.policy import Action
 
-EVENT = "project.broadcast"
 TYPE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 DEFAULT_MAX_BYTES = 16_384
 
@@ -83,10 +84,9 @@ async def broadcast(
         elif await uow.session.get(Project, project_id) is None:
             raise NotFound("project not found")
         event = uow.emit(
-            EVENT,
+            ProjectBroadcast(event=kind, data=payload),
             project_id=project_id,
             actor_id=actor.id if actor is not None else None,
-            payload={"event": kind, "data": payload},
         )
         await uow.commit()
         return int(event.id)

@@ -11,11 +11,14 @@ from sqlalchemy.orm import joinedload
 from hub.adapters.db.models import Membership, Project, Ticket, TicketWatcher, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.domain.enums import EventType, Role
+from hub.domain.enums import Role
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.domain.events import MemberAdded, MemberRemoved, MemberUpdated, ProjectCreated, ProjectUpdated
 from hub.domain.identity import Actor
+from hub.services import policy
+from hub.services.access import authorize, may_add_by_id
 from hub.services.accounts.auth import normalize_email
-from hub.services.policy import Action, authorize, may_add_by_id
+from hub.services.policy import Action
 from hub.services.views import member_view, project_view
 
 _KEY = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
@@ -45,9 +48,7 @@ async def create_project(
         await uow.session.flush()
         uow.session.add(Membership(project_id=project.id, user_id=actor.id, role=Role.OWNER))
         view = project_view(project, Role.OWNER)
-        uow.emit(
-            EventType.PROJECT_CREATED, project_id=project.id, actor_id=actor.id, payload={"project": view}
-        )
+        uow.emit(ProjectCreated(project=view), project_id=project.id, actor_id=actor.id)
         await uow.commit()
         return view
 
@@ -62,7 +63,7 @@ async def list_projects(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
                 )
                 .order_by(Project.key)
             )
-            return [project_view(project, role or Role.OWNER) for project, role in rows]
+            return [project_view(project, policy.acting_role(role, actor.is_admin)) for project, role in rows]
         rows = await uow.session.execute(
             select(Project, Membership.role)
             .join(Membership, Membership.project_id == Project.id)
@@ -106,9 +107,7 @@ async def update_project(
             project.description = description
         project.updated_at = utcnow()
         view = project_view(project, role)
-        uow.emit(
-            EventType.PROJECT_UPDATED, project_id=project_id, actor_id=actor.id, payload={"project": view}
-        )
+        uow.emit(ProjectUpdated(project=view), project_id=project_id, actor_id=actor.id)
         await uow.commit()
         return view
 
@@ -125,14 +124,6 @@ async def list_members(uow: UnitOfWork, actor: Actor, project_id: int) -> list[d
         return [member_view(m) for m in rows]
 
 
-async def member_ids(uow: UnitOfWork, project_id: int) -> set[int]:
-    async with uow:
-        rows = await uow.session.scalars(
-            select(Membership.user_id).where(Membership.project_id == project_id)
-        )
-        return set(rows)
-
-
 def _check_role(role: str) -> Role:
     try:
         return Role(role)
@@ -143,8 +134,19 @@ def _check_role(role: str) -> Role:
 
 
 def _check_grant(actor_role: Role, target_role: Role) -> None:
-    if target_role is Role.OWNER and actor_role is not Role.OWNER:
+    if not policy.can_grant(actor_role, target_role):
         raise Forbidden("only an owner can make someone an owner")
+
+
+async def _check_keeps_an_owner(
+    uow: UnitOfWork, project_id: int, member_role: Role, new_role: Role | None, field: str
+) -> None:
+    """Conflict unless the project still has an owner afterwards (`policy.keeps_an_owner`); the
+    owners are only counted when an owner's membership changes."""
+    owners = await _owner_count(uow, project_id) if member_role is Role.OWNER else 0
+    if not policy.keeps_an_owner(member_role, new_role, owners):
+        message = "a project needs at least one owner" if new_role else "the last owner cannot be removed"
+        raise Conflict(message, fields={field: "last owner"})
 
 
 async def _owner_count(uow: UnitOfWork, project_id: int) -> int:
@@ -172,7 +174,7 @@ async def add_member(
         actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
         _check_grant(actor_role, new_role)
         if user_id is not None:
-            # By id only for people the actor already shares a project with (policy.may_add_by_id);
+            # By id only for people the actor already shares a project with (policy.can_add_by_id);
             # anyone else is "no such user", exactly as for an id nobody has.
             allowed = await may_add_by_id(uow.session, actor, user_id)
             user = await uow.session.get(User, user_id) if allowed else None
@@ -194,12 +196,8 @@ async def add_member(
         project = await uow.session.get(Project, project_id)
         assert project is not None
         # `project`: the project as the new member sees it (their notifications socket's project_added).
-        uow.emit(
-            EventType.MEMBER_ADDED,
-            project_id=project_id,
-            actor_id=actor.id,
-            payload={"member": view, "project": project_view(project, new_role)},
-        )
+        added = MemberAdded(member=view, project=project_view(project, new_role))
+        uow.emit(added, project_id=project_id, actor_id=actor.id)
         await uow.commit()
         return view
 
@@ -236,13 +234,12 @@ async def update_member(
         membership = await _load_membership(uow, project_id, user_id)
         current = Role(membership.role)
         _check_grant(actor_role, new_role)
-        if current is Role.OWNER and actor_role is not Role.OWNER:
+        if not policy.can_change_member(actor_role, current, new_role):
             raise Forbidden("only an owner can change an owner's role")
-        if current is Role.OWNER and new_role is not Role.OWNER and await _owner_count(uow, project_id) <= 1:
-            raise Conflict("a project needs at least one owner", fields={"role": "last owner"})
+        await _check_keeps_an_owner(uow, project_id, current, new_role, "role")
         membership.role = new_role
         view = member_view(membership)
-        uow.emit(EventType.MEMBER_UPDATED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        uow.emit(MemberUpdated(member=view), project_id=project_id, actor_id=actor.id)
         await uow.commit()
         return view
 
@@ -256,16 +253,12 @@ async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id:
     (`project_removed`) on every instance."""
     async with uow:
         await _lock_project(uow, project_id)
-        if user_id == actor.id:
-            actor_role = await authorize(uow.session, project_id, actor, Action.READ)
-        else:
-            actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
+        actor_role = await authorize(uow.session, project_id, actor, policy.needed_to_remove(actor, user_id))
         membership = await _load_membership(uow, project_id, user_id)
-        if membership.role == Role.OWNER:
-            if actor_role is not Role.OWNER:
-                raise Forbidden("only an owner can remove an owner")
-            if await _owner_count(uow, project_id) <= 1:
-                raise Conflict("the last owner cannot be removed", fields={"user_id": "last owner"})
+        member_role = Role(membership.role)
+        if not policy.can_remove_member(actor_role, actor, user_id, member_role):
+            raise Forbidden("only an owner can remove an owner")
+        await _check_keeps_an_owner(uow, project_id, member_role, None, "user_id")
         view = member_view(membership)
         await uow.session.delete(membership)
         await uow.session.execute(
@@ -276,5 +269,5 @@ async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id:
             )
             .execution_options(synchronize_session=False)
         )
-        uow.emit(EventType.MEMBER_REMOVED, project_id=project_id, actor_id=actor.id, payload={"member": view})
+        uow.emit(MemberRemoved(member=view), project_id=project_id, actor_id=actor.id)
         await uow.commit()

@@ -10,15 +10,16 @@ from sqlalchemy.orm import joinedload
 from hub.adapters.db.models import Comment, Ticket
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.domain.enums import EventType, Role
+from hub.domain.enums import Role
 from hub.domain.errors import Forbidden, NotFound, ValidationFailed
+from hub.domain.events import CommentCreated, CommentDeleted, CommentUpdated
 from hub.domain.identity import Actor
-from hub.services.policy import Action, authorize
+from hub.services import policy
+from hub.services.policy import Action
 from hub.services.tickets.tickets import add_watchers, mentions_in, visible_ticket
 from hub.services.views import comment_view
 
 MAX_BODY = 10_000
-ORIGINS = ("web", "api", "slack", "discord")
 
 
 def _check_body(body: str) -> str:
@@ -67,29 +68,30 @@ async def add_comment(
         await uow.session.flush()
         await uow.session.refresh(comment, ["author"])
         view = comment_view(comment)
-        uow.emit(
-            EventType.COMMENT_CREATED,
-            project_id=ticket.project_id,
-            actor_id=actor.id,
-            payload={
-                "ticket_id": ticket.id,
-                "ticket": _ticket_ref(ticket),
-                "comment": view,
-                "origin": origin,
-                "mentions": mentioned,
-                "watchers": watchers,
-                "meta": meta or {},
-            },
+        created = CommentCreated(
+            ticket_id=ticket.id,
+            ticket=_ticket_ref(ticket),
+            comment=view,
+            origin=origin,
+            mentions=tuple(mentioned),
+            watchers=tuple(watchers),
+            meta=meta or {},
         )
+        uow.emit(created, project_id=ticket.project_id, actor_id=actor.id)
         await uow.commit()
         return view
 
 
 def _emit_comment_event(
-    uow: UnitOfWork, kind: EventType, actor: Actor, ticket: Ticket, view: dict[str, Any], origin: str
+    uow: UnitOfWork,
+    kind: type[CommentUpdated | CommentDeleted],
+    actor: Actor,
+    ticket: Ticket,
+    view: dict[str, Any],
+    origin: str,
 ) -> None:
-    payload = {"ticket_id": ticket.id, "ticket": _ticket_ref(ticket), "comment": view, "origin": origin}
-    uow.emit(kind, project_id=ticket.project_id, actor_id=actor.id, payload=payload)
+    event = kind(ticket_id=ticket.id, ticket=_ticket_ref(ticket), comment=view, origin=origin)
+    uow.emit(event, project_id=ticket.project_id, actor_id=actor.id)
 
 
 async def _own_comment(uow: UnitOfWork, actor: Actor, comment_id: int) -> tuple[Comment, Ticket, Role]:
@@ -111,10 +113,10 @@ async def edit_comment(
     """Only the author edits a comment (and only while still allowed to write in the project)."""
     body = _check_body(body)
     async with uow:
-        comment, ticket, _role = await _own_comment(uow, actor, comment_id)
-        if comment.author_id != actor.id:
+        comment, ticket, role = await _own_comment(uow, actor, comment_id)
+        policy.require(role, Action.WRITE)
+        if not policy.can_edit_comment(role, actor, comment.author_id):
             raise Forbidden("only the author can edit a comment")
-        await authorize(uow.session, ticket.project_id, actor, Action.WRITE)
         if comment.body == body:
             return comment_view(comment)
         comment.body = body
@@ -122,7 +124,7 @@ async def edit_comment(
         comment.updated_at = utcnow()
         await uow.session.flush()
         view = comment_view(comment)
-        _emit_comment_event(uow, EventType.COMMENT_UPDATED, actor, ticket, view, origin)
+        _emit_comment_event(uow, CommentUpdated, actor, ticket, view, origin)
         await uow.commit()
         return view
 
@@ -131,11 +133,10 @@ async def delete_comment(uow: UnitOfWork, actor: Actor, comment_id: int, *, orig
     """The author or a project admin deletes a comment."""
     async with uow:
         comment, ticket, role = await _own_comment(uow, actor, comment_id)
-        if comment.author_id != actor.id and role.rank < Role.ADMIN.rank:
+        policy.require(role, Action.WRITE)
+        if not policy.can_delete_comment(role, actor, comment.author_id):
             raise Forbidden("only the author or a project admin can delete a comment")
-        if comment.author_id == actor.id:
-            await authorize(uow.session, ticket.project_id, actor, Action.WRITE)
         view = comment_view(comment)
         await uow.session.delete(comment)
-        _emit_comment_event(uow, EventType.COMMENT_DELETED, actor, ticket, view, origin)
+        _emit_comment_event(uow, CommentDeleted, actor, ticket, view, origin)
         await uow.commit()

@@ -8,26 +8,38 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, insert, or_, select, update
+from sqlalchemy import Select, Table, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from hub.adapters.db.models import Membership, Project, Ticket, TicketLabel, TicketWatcher, User
-from hub.adapters.db.ticket_insert import InsertedTicket, insert_ticket
+from hub.adapters.db.models import Project, Ticket, TicketLabel, TicketWatcher
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
-from hub.domain.enums import EventType, Priority, Role, Status
+from hub.domain.enums import Priority, Role, Status
 from hub.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from hub.domain.events import (
+    DomainEvent,
+    TicketAssigned,
+    TicketCreated,
+    TicketDeleted,
+    TicketStatusChanged,
+    TicketUpdated,
+    TicketWatchersChanged,
+    payload_of,
+)
 from hub.domain.identity import Actor
 from hub.domain.limits import INT_MAX, parse_id, text_problem
 from hub.domain.mentions import Mentionable, resolve_mentions
-from hub.services.policy import Action, authorize, roles_allowing
-from hub.services.views import iso, ticket_view
+from hub.domain.tickets import AddedTicket, NewTicket, Person
+from hub.services import policy
+from hub.services.access import authorize, role_in
+from hub.services.policy import Action
+from hub.services.tickets.repository import TicketRepository
+from hub.services.views import person_view, render_ticket, ticket_view
 
 TICKET_LOAD = (
     joinedload(Ticket.project),
@@ -36,6 +48,7 @@ TICKET_LOAD = (
     selectinload(Ticket.labels),
     selectinload(Ticket.watchers),
 )
+_WATCHERS = cast(Table, TicketWatcher.__table__)
 _KEY_REF = re.compile(r"^([A-Za-z][A-Za-z0-9]{1,9})-([0-9]{1,10})$", re.ASCII)
 MAX_LABELS = 20
 DEFAULT_LIMIT = 50
@@ -76,12 +89,7 @@ def clean_labels(labels: Iterable[str], errors: dict[str, str]) -> list[str]:
 
 
 async def project_people(uow: UnitOfWork, project_id: int) -> list[Mentionable]:
-    rows = await uow.session.execute(
-        select(User.id, User.name, User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.project_id == project_id)
-    )
-    return [Mentionable(user_id=uid, name=name, email=email) for uid, name, email in rows]
+    return await uow.tickets.people(project_id)
 
 
 async def mentions_in(uow: UnitOfWork, project_id: int, text: str) -> list[int]:
@@ -91,16 +99,17 @@ async def mentions_in(uow: UnitOfWork, project_id: int, text: str) -> list[int]:
     return resolve_mentions(text, await project_people(uow, project_id))
 
 
-async def _check_assignee(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> None:
+async def _check_assignee(tickets: TicketRepository, project_id: int, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
-    if await uow.session.get(Membership, (project_id, assignee_id)) is None:
+    found = await tickets.member(project_id, assignee_id)
+    if not policy.can_be_assigned(found[1] if found else None):
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "not a member of this project"})
 
 
 async def load_ticket(uow: UnitOfWork, ref: int | str, *, for_update: bool = False) -> Ticket:
     """Find a ticket by numeric id or key (`OPS-12`); NotFound if there is none."""
-    query: Select[tuple[Ticket]] = select(Ticket).options(*TICKET_LOAD)
+    query = select(Ticket).options(*TICKET_LOAD)
     text = str(ref).strip()
     # ASCII digits only, within the column's range: anything else names no ticket (never a driver error).
     if (ticket_id := parse_id(text)) is not None:
@@ -120,12 +129,11 @@ async def load_ticket(uow: UnitOfWork, ref: int | str, *, for_update: bool = Fal
 async def visible_ticket(
     uow: UnitOfWork, actor: Actor, ref: int | str, action: Action
 ) -> tuple[Ticket, Role]:
+    """The ticket and the actor's role in its project, if that allows `action`: outsiders get the
+    same NotFound as for a ticket that does not exist."""
     ticket = await load_ticket(uow, ref)
-    try:
-        role = await authorize(uow.session, ticket.project_id, actor, action)
-    except NotFound:
-        raise NotFound(f"no ticket {ref}") from None
-    return ticket, role
+    role = await role_in(uow.session, ticket.project_id, actor)
+    return ticket, policy.require(role, action, missing=f"no ticket {ref}")
 
 
 async def _reload(uow: UnitOfWork, ticket_id: int) -> Ticket:
@@ -144,7 +152,7 @@ async def add_watchers(uow: UnitOfWork, ticket: Ticket, user_ids: Iterable[int |
     if new:
         insert_ = sqlite_insert if uow.db.is_sqlite else pg_insert
         await uow.session.execute(
-            insert_(TicketWatcher.__table__)
+            insert_(_WATCHERS)
             .values([{"ticket_id": ticket.id, "user_id": user_id} for user_id in new])
             .on_conflict_do_nothing()
         )
@@ -164,6 +172,12 @@ async def create_ticket(
     labels: Iterable[str] = (),
     origin: str = "api",
 ) -> dict[str, Any]:
+    """Create a ticket; its reporter, its assignee and the members its description mentions watch it.
+
+    Writes `ticket.created` with the ticket as written (rendered from the values inserted, not read
+    back). Where the repository can (PostgreSQL) and no notification can come of the event, the
+    insert writes the event itself and commits alone; otherwise the unit of work writes it and its
+    notifications."""
     errors: dict[str, str] = {}
     _check_title(title, errors)
     _check_choice("status", status, Status, errors)
@@ -172,171 +186,86 @@ async def create_ticket(
     if errors:
         raise ValidationFailed("invalid ticket", fields=errors)
     async with uow:
+        tickets = uow.tickets
         mentioned = await mentions_in(uow, project_id, description)
-        now = utcnow()
-        row = {
-            "project_id": project_id,
-            "title": title.strip(),
-            "description": description,
-            "status": status,
-            "priority": priority,
-            "assignee_id": assignee_id,
-            "reporter_id": actor.id,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        watcher_ids = sorted(
-            {user_id for user_id in (actor.id, assignee_id, *mentioned) if user_id is not None}
+        new = NewTicket(
+            project_id=project_id,
+            reporter=actor,
+            title=title.strip(),
+            description=description,
+            status=status,
+            priority=priority,
+            assignee_id=assignee_id,
+            labels=tuple(clean),
+            watchers=tuple(sorted({uid for uid in (actor.id, assignee_id, *mentioned) if uid is not None})),
+            created_at=utcnow(),
         )
-        if not uow.db.is_sqlite:
-            return await _create_at_once(uow, actor, row, clean, watcher_ids, mentioned, origin)
-        view = await _insert_stepwise(uow, actor, row, clean, watcher_ids)
-        payload = {"ticket": view, "origin": origin, "mentions": mentioned}
-        uow.emit(EventType.TICKET_CREATED, project_id=project_id, actor_id=actor.id, payload=payload)
-        await uow.commit()
-        return view
+        alone = None
+        if tickets.writes_events_alone:
+            # What the event will say, but for what the statement decides (it fills those in).
+            draft = uow.row(
+                _created_event(new, _draft(new), origin, mentioned), project_id=project_id, actor_id=actor.id
+            )
+            alone = draft if uow.can_write_alone(draft) else None
+        added = await tickets.add(new, policy.create_ticket_access(actor), event=alone)
+        if added is None:
+            await _refuse_create(uow, tickets, actor, new)
+        assert added is not None
+        created = _created_event(new, added, origin, mentioned)
+        if alone is not None:
+            assert added.event_id is not None  # the statement wrote it
+            alone.payload = payload_of(created)
+            alone.id, alone.created_at = added.event_id, new.created_at
+            await uow.written_alone(alone)
+        else:
+            uow.emit(created, project_id=project_id, actor_id=actor.id)
+            await uow.commit()
+        return created.ticket
 
 
-async def _insert_stepwise(
-    uow: UnitOfWork, actor: Actor, row: dict[str, Any], labels: list[str], watcher_ids: list[int]
-) -> dict[str, Any]:
-    """Check, number and insert a ticket statement by statement; its view from the values written."""
-    project_id = row["project_id"]
-    await authorize(uow.session, project_id, actor, Action.WRITE)
-    assignee = await _assignee_view(uow, project_id, row["assignee_id"])
-    number, project_key = (
-        await uow.session.execute(
-            update(Project)
-            .where(Project.id == project_id)
-            .values(ticket_seq=Project.ticket_seq + 1)
-            .returning(Project.ticket_seq, Project.key)
-        )
-    ).one()
-    row = {**row, "number": number}
-    # Core inserts: nothing here needs the ORM's unit of work, and they are the hot write path.
-    ticket_id = await uow.session.scalar(insert(Ticket.__table__).values(row).returning(Ticket.id))
-    if labels:
-        await uow.session.execute(
-            insert(TicketLabel.__table__), [{"ticket_id": ticket_id, "name": name} for name in labels]
-        )
-    await uow.session.execute(
-        insert(TicketWatcher.__table__), [{"ticket_id": ticket_id, "user_id": uid} for uid in watcher_ids]
+def _created_event(new: NewTicket, added: AddedTicket, origin: str, mentioned: list[int]) -> TicketCreated:
+    return TicketCreated(ticket=_created_view(new, added), origin=origin, mentions=tuple(mentioned))
+
+
+def _created_view(new: NewTicket, added: AddedTicket) -> dict[str, Any]:
+    """`ticket_view` of a ticket just inserted, from the values written (the one builder)."""
+    return render_ticket(
+        id=added.id,
+        key=f"{added.project_key}-{added.number}",
+        number=added.number,
+        project_id=new.project_id,
+        title=new.title,
+        description=new.description,
+        status=new.status,
+        priority=new.priority,
+        assignee=person_view(added.assignee) if added.assignee else None,
+        reporter=person_view(new.reporter),
+        labels=list(added.labels),
+        watchers=list(new.watchers),
+        created_at=new.created_at,
+        updated_at=new.created_at,
+        version=1,
     )
-    # Labels in the database's order, as a read returns them.
-    ordered = labels if len(labels) < 2 else await _label_names(uow, ticket_id)
-    return _created_view({"id": ticket_id, **row}, project_key, assignee, actor, ordered, watcher_ids)
 
 
-async def _create_at_once(
-    uow: UnitOfWork,
-    actor: Actor,
-    row: dict[str, Any],
-    labels: list[str],
-    watcher_ids: list[int],
-    mentioned: list[int],
-    origin: str,
-) -> dict[str, Any]:
-    """PostgreSQL: the checks and inserts in one statement (see `ticket_insert`). When no
-    notification can come of it, the event is written by that statement too, which commits alone;
-    otherwise the unit of work writes the event and its notifications in the transaction."""
-    # What the event will say, but for the ticket's id, number, key and sorted labels (filled in by
-    # the statement). The assignee is only known here if it is the author: else someone is notified.
-    assignee = None if row["assignee_id"] is None else {"id": row["assignee_id"], "name": "", "email": ""}
-    if row["assignee_id"] == actor.id:
-        assignee = {"id": actor.id, "name": actor.name, "email": actor.email}
-    draft = _created_view({**row, "id": 0, "number": 0}, "", assignee, actor, labels, watcher_ids)
-    event = uow.event(
-        EventType.TICKET_CREATED,
-        project_id=row["project_id"],
-        actor_id=actor.id,
-        payload={"ticket": draft, "origin": origin, "mentions": mentioned},
-    )
-    alone = uow.can_write_alone(event)
-
-    async def insert(executor: AsyncSession | AsyncConnection) -> InsertedTicket | None:
-        return await insert_ticket(
-            executor,
-            row,
-            roles=roles_allowing(Action.WRITE),
-            site_admin=actor.is_admin,
-            watchers=watcher_ids,
-            labels=labels,
-            event=event if alone else None,
-        )
-
-    if alone:
-        async with uow.db.single_statements() as conn:
-            done = await insert(conn)
-    else:
-        done = await insert(uow.session)
-    if done is None:
-        # Refused: the stepwise checks say why, in the same order (not found, forbidden, assignee).
-        await authorize(uow.session, row["project_id"], actor, Action.WRITE)
-        await _assignee_view(uow, row["project_id"], row["assignee_id"])
-        raise NotFound("project not found")
-    written = {**row, "id": done.id, "number": done.number}
-    view = _created_view(written, done.project_key, done.assignee, actor, done.labels, watcher_ids)
-    event.payload = {"ticket": view, "origin": origin, "mentions": mentioned}
-    if alone:
-        assert done.event_id is not None  # the statement wrote it
-        event.id, event.created_at = done.event_id, row["created_at"]
-        await uow.written_alone(event)
-    else:
-        uow.emit(
-            EventType.TICKET_CREATED, project_id=row["project_id"], actor_id=actor.id, payload=event.payload
-        )
-        await uow.commit()
-    return view
+def _draft(new: NewTicket) -> AddedTicket:
+    """The storage facts of a ticket not yet inserted: placeholders the one-statement insert fills
+    in (id, number, key, label order). The assignee is only known here if it is the author; anyone
+    else is notified, so that event is written by the unit of work from the real values instead."""
+    assignee = None
+    if new.assignee_id == new.reporter.id:
+        assignee = Person(id=new.reporter.id, name=new.reporter.name, email=new.reporter.email)
+    elif new.assignee_id is not None:
+        assignee = Person(id=new.assignee_id, name="", email="")
+    return AddedTicket(id=0, number=0, project_key="", labels=new.labels, assignee=assignee)
 
 
-async def _assignee_view(uow: UnitOfWork, project_id: int, assignee_id: int | None) -> dict[str, Any] | None:
-    """The assignee as a view, checked to be a member of the project."""
-    if assignee_id is None:
-        return None
-    row = (
-        await uow.session.execute(
-            select(User.id, User.name, User.email)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.project_id == project_id, User.id == assignee_id)
-        )
-    ).first()
-    if row is None:
-        raise ValidationFailed("invalid assignee", fields={"assignee_id": "not a member of this project"})
-    return {"id": row.id, "name": row.name, "email": row.email}
-
-
-async def _label_names(uow: UnitOfWork, ticket_id: int) -> list[str]:
-    query = select(TicketLabel.name).where(TicketLabel.ticket_id == ticket_id).order_by(TicketLabel.name)
-    return list(await uow.session.scalars(query))
-
-
-def _created_view(
-    row: dict[str, Any],
-    project_key: str,
-    assignee: dict[str, Any] | None,
-    reporter: Actor,
-    labels: list[str],
-    watcher_ids: list[int],
-) -> dict[str, Any]:
-    """`ticket_view` of a ticket just inserted, from the values written (the same shape and order)."""
-    return {
-        "id": row["id"],
-        "key": f"{project_key}-{row['number']}",
-        "number": row["number"],
-        "project_id": row["project_id"],
-        "title": row["title"],
-        "description": row["description"],
-        "status": row["status"],
-        "priority": row["priority"],
-        "assignee": assignee,
-        "reporter": {"id": reporter.id, "name": reporter.name, "email": reporter.email},
-        "labels": list(labels),
-        "watchers": list(watcher_ids),
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-        "version": row["version"],
-    }
+async def _refuse_create(uow: UnitOfWork, tickets: TicketRepository, actor: Actor, new: NewTicket) -> None:
+    """Raise why the repository refused `new`, checking in its order: the project (not found), the
+    author's role (forbidden), the assignee (invalid)."""
+    await authorize(uow.session, new.project_id, actor, Action.WRITE)
+    await _check_assignee(tickets, new.project_id, new.assignee_id)
+    raise NotFound("project not found")
 
 
 def _encode_cursor(ticket_id: int) -> str:
@@ -354,6 +283,62 @@ def _decode_cursor(cursor: str) -> int:
         raise ValidationFailed("invalid cursor", fields={"cursor": "not a cursor from this API"}) from None
 
 
+@dataclass(frozen=True)
+class _Filter:
+    """A ticket list's filters, checked."""
+
+    statuses: list[str]
+    #: None, "me", "none" or a user id.
+    assignee: str | int | None
+    label: str | None
+    q: str | None
+    before: int | None
+
+
+def _check_filter(
+    status: str | None, assignee: str | None, label: str | None, q: str | None, cursor: str | None, limit: int
+) -> _Filter:
+    errors: dict[str, str] = {}
+    statuses = [s.strip() for s in status.split(",")] if status else []
+    for item in statuses:
+        _check_choice("status", item, Status, errors)
+    if not 1 <= limit <= MAX_LIMIT:
+        errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
+    who: str | int | None = assignee
+    if assignee not in (None, "me", "none"):
+        who = parse_id(assignee)
+        if who is None:
+            errors["assignee"] = f"must be a user id (1 to {INT_MAX}), me or none"
+    for name, text in (("q", q), ("label", label), ("status", status), ("cursor", cursor)):
+        if text is not None and (problem := text_problem(text)):
+            errors[name] = problem
+    if errors:
+        raise ValidationFailed("invalid filter", fields=errors)
+    return _Filter(statuses, who, label, q, _decode_cursor(cursor) if cursor else None)
+
+
+def _filtered(query: Select[Ticket], actor: Actor, where: _Filter) -> Select[Ticket]:
+    if where.statuses:
+        query = query.where(Ticket.status.in_(where.statuses))
+    if where.assignee == "me":
+        query = query.where(Ticket.assignee_id == actor.id)
+    elif where.assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif where.assignee is not None:
+        query = query.where(Ticket.assignee_id == where.assignee)
+    if where.label:
+        labelled = select(TicketLabel.ticket_id).where(TicketLabel.name == where.label)
+        query = query.where(Ticket.id.in_(labelled))
+    if where.q and where.q.strip():
+        pattern = "%" + where.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(Ticket.title.ilike(pattern, escape="\\"), Ticket.description.ilike(pattern, escape="\\"))
+        )
+    if where.before is not None:
+        query = query.where(Ticket.id < where.before)
+    return query
+
+
 async def list_tickets(
     uow: UnitOfWork,
     actor: Actor,
@@ -367,39 +352,9 @@ async def list_tickets(
     cursor: str | None = None,
 ) -> TicketPage:
     """Newest first; `assignee` is a user id, `me` or `none`; `q` searches title and description."""
-    errors: dict[str, str] = {}
-    statuses = [s.strip() for s in status.split(",")] if status else []
-    for item in statuses:
-        _check_choice("status", item, Status, errors)
-    if not 1 <= limit <= MAX_LIMIT:
-        errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
-    assignee_id = parse_id(assignee) if assignee not in (None, "me", "none") else None
-    if assignee not in (None, "me", "none") and assignee_id is None:
-        errors["assignee"] = f"must be a user id (1 to {INT_MAX}), me or none"
-    for name, text in (("q", q), ("label", label), ("status", status), ("cursor", cursor)):
-        if text is not None and (problem := text_problem(text)):
-            errors[name] = problem
-    if errors:
-        raise ValidationFailed("invalid filter", fields=errors)
+    where = _check_filter(status, assignee, label, q, cursor, limit)
     query = select(Ticket).options(*TICKET_LOAD).where(Ticket.project_id == project_id)
-    if statuses:
-        query = query.where(Ticket.status.in_(statuses))
-    if assignee == "me":
-        query = query.where(Ticket.assignee_id == actor.id)
-    elif assignee == "none":
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif assignee_id is not None:
-        query = query.where(Ticket.assignee_id == assignee_id)
-    if label:
-        query = query.where(Ticket.id.in_(select(TicketLabel.ticket_id).where(TicketLabel.name == label)))
-    if q and q.strip():
-        pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(Ticket.title.ilike(pattern, escape="\\"), Ticket.description.ilike(pattern, escape="\\"))
-        )
-    if cursor:
-        query = query.where(Ticket.id < _decode_cursor(cursor))
-    query = query.order_by(Ticket.id.desc()).limit(limit + 1)
+    query = _filtered(query, actor, where).order_by(Ticket.id.desc()).limit(limit + 1)
     async with uow:
         await authorize(uow.session, project_id, actor, Action.READ)
         tickets = list((await uow.session.scalars(query)).unique())
@@ -429,6 +384,52 @@ def _diff(ticket: Ticket, changes: dict[str, Any]) -> dict[str, list[Any]]:
     return diff
 
 
+def _check_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The change with its values cleaned (titles stripped, labels deduplicated); ValidationFailed
+    naming every bad field."""
+    errors: dict[str, str] = {field: "cannot be changed" for field in set(changes) - set(EDITABLE)}
+    changes = dict(changes)
+    if "title" in changes:
+        _check_title(str(changes["title"] or ""), errors)
+        changes["title"] = str(changes["title"] or "").strip()
+    for field, choices in (("status", Status), ("priority", Priority)):
+        if field in changes:
+            _check_choice(field, str(changes[field]), choices, errors)
+    if "description" in changes and changes["description"] is None:
+        changes["description"] = ""
+    if "labels" in changes:
+        changes["labels"] = clean_labels(changes["labels"] or [], errors)
+    if errors:
+        raise ValidationFailed("invalid change", fields=errors)
+    return changes
+
+
+def _check_version(ticket: Ticket, version: int | None) -> None:
+    if version is not None and version != ticket.version:
+        raise Conflict(
+            f"ticket {ticket.key} was changed by someone else (version {ticket.version}, you sent {version})",
+            fields={"version": f"stale; current version is {ticket.version}"},
+        )
+
+
+def _apply(ticket: Ticket, diff: dict[str, list[Any]]) -> None:
+    for field, (_old, new) in diff.items():
+        if field == "labels":
+            ticket.labels = [TicketLabel(ticket_id=ticket.id, name=name) for name in new]
+        else:
+            setattr(ticket, field, new)
+    ticket.updated_at = utcnow()
+
+
+async def _newly_mentioned(uow: UnitOfWork, ticket: Ticket, diff: dict[str, list[Any]]) -> list[int]:
+    """Members the changed description mentions that the old one did not."""
+    if "description" not in diff:
+        return []
+    people = await project_people(uow, ticket.project_id)
+    before = set(resolve_mentions(diff["description"][0] or "", people))
+    return [uid for uid in resolve_mentions(ticket.description, people) if uid not in before]
+
+
 async def update_ticket(
     uow: UnitOfWork,
     actor: Actor,
@@ -443,46 +444,18 @@ async def update_ticket(
     One event per kind of change: `ticket.status_changed` for status, `ticket.assigned` for the
     assignee, `ticket.updated` for everything else; each carries the ticket as it now is.
     """
-    unknown = set(changes) - set(EDITABLE)
-    errors: dict[str, str] = {field: "cannot be changed" for field in unknown}
-    if "title" in changes:
-        _check_title(str(changes["title"] or ""), errors)
-        changes["title"] = str(changes["title"] or "").strip()
-    if "status" in changes:
-        _check_choice("status", str(changes["status"]), Status, errors)
-    if "priority" in changes:
-        _check_choice("priority", str(changes["priority"]), Priority, errors)
-    if "description" in changes and changes["description"] is None:
-        changes["description"] = ""
-    if "labels" in changes:
-        changes["labels"] = clean_labels(changes["labels"] or [], errors)
-    if errors:
-        raise ValidationFailed("invalid change", fields=errors)
+    changes = _check_changes(changes)
     async with uow:
         ticket, _role = await visible_ticket(uow, actor, ref, Action.WRITE)
-        if version is not None and version != ticket.version:
-            raise Conflict(
-                f"ticket {ticket.key} was changed by someone else "
-                f"(version {ticket.version}, you sent {version})",
-                fields={"version": f"stale; current version is {ticket.version}"},
-            )
+        _check_version(ticket, version)
         diff = _diff(ticket, changes)
         if not diff:
             return ticket_view(ticket)
         if "assignee_id" in diff:
-            await _check_assignee(uow, ticket.project_id, changes["assignee_id"])
-        mentioned: list[int] = []
-        for field, (_old, new) in diff.items():
-            if field == "labels":
-                ticket.labels = [TicketLabel(ticket_id=ticket.id, name=name) for name in new]
-            else:
-                setattr(ticket, field, new)
-        if "description" in diff:
-            people = await project_people(uow, ticket.project_id)
-            before = set(resolve_mentions(diff["description"][0] or "", people))
-            mentioned = [uid for uid in resolve_mentions(ticket.description, people) if uid not in before]
-        ticket.updated_at = utcnow()
-        try:
+            await _check_assignee(uow.tickets, ticket.project_id, changes["assignee_id"])
+        _apply(ticket, diff)
+        try:  # the mentions' query flushes the change too: a stale version fails there or here
+            mentioned = await _newly_mentioned(uow, ticket, diff)
             await uow.session.flush()
         except StaleDataError:
             raise Conflict(
@@ -505,33 +478,30 @@ def _emit_changes(
     origin: str,
     mentioned: list[int],
 ) -> None:
-    groups = {
-        EventType.TICKET_STATUS_CHANGED: {k: v for k, v in diff.items() if k == "status"},
-        EventType.TICKET_ASSIGNED: {k: v for k, v in diff.items() if k == "assignee_id"},
-        EventType.TICKET_UPDATED: {k: v for k, v in diff.items() if k not in ("status", "assignee_id")},
-    }
-    for event_type, group in groups.items():
-        if group:
-            payload = {"ticket": view, "changes": group, "origin": origin}
-            if event_type is EventType.TICKET_UPDATED:
-                payload["mentions"] = mentioned
-            uow.emit(event_type, project_id=ticket.project_id, actor_id=actor.id, payload=payload)
+    """One event per kind of change, in this order: status, assignee, the other fields."""
+    status = {k: v for k, v in diff.items() if k == "status"}
+    assignee = {k: v for k, v in diff.items() if k == "assignee_id"}
+    other = {k: v for k, v in diff.items() if k not in ("status", "assignee_id")}
+    events: list[DomainEvent] = []
+    if status:
+        events.append(TicketStatusChanged(ticket=view, changes=status, origin=origin))
+    if assignee:
+        events.append(TicketAssigned(ticket=view, changes=assignee, origin=origin))
+    if other:
+        events.append(TicketUpdated(ticket=view, changes=other, origin=origin, mentions=tuple(mentioned)))
+    for event in events:
+        uow.emit(event, project_id=ticket.project_id, actor_id=actor.id)
 
 
 async def delete_ticket(uow: UnitOfWork, actor: Actor, ref: int | str, *, origin: str = "api") -> None:
     """Admins delete any ticket; members only the ones they reported."""
     async with uow:
         ticket, role = await visible_ticket(uow, actor, ref, Action.WRITE)
-        if role.rank < Role.ADMIN.rank and ticket.reporter_id != actor.id:
+        if not policy.can_delete_ticket(role, actor, ticket.reporter_id):
             raise Forbidden("only the reporter or a project admin can delete a ticket")
         view = ticket_view(ticket)
         await uow.session.execute(delete(Ticket).where(Ticket.id == ticket.id))
-        uow.emit(
-            EventType.TICKET_DELETED,
-            project_id=ticket.project_id,
-            actor_id=actor.id,
-            payload={"ticket": view, "origin": origin},
-        )
+        uow.emit(TicketDeleted(ticket=view, origin=origin), project_id=ticket.project_id, actor_id=actor.id)
         await uow.commit()
 
 
@@ -546,17 +516,13 @@ async def set_following(uow: UnitOfWork, actor: Actor, ref: int | str, follow: b
             await add_watchers(uow, ticket, [actor.id])
         else:  # a statement, not the ORM: two unfollows at once must not fail on a row already gone
             await uow.session.execute(
-                delete(TicketWatcher.__table__).where(
+                delete(_WATCHERS).where(
                     TicketWatcher.ticket_id == ticket.id, TicketWatcher.user_id == actor.id
                 )
             )
         ticket = await _reload(uow, ticket.id)
         view = ticket_view(ticket)
-        uow.emit(
-            EventType.TICKET_WATCHERS_CHANGED,
-            project_id=ticket.project_id,
-            actor_id=actor.id,
-            payload={"ticket": view, "changes": {"watchers": [actor.id, follow]}, "origin": "api"},
-        )
+        following = TicketWatchersChanged.following(view, actor.id, follow, origin="api")
+        uow.emit(following, project_id=ticket.project_id, actor_id=actor.id)
         await uow.commit()
         return view

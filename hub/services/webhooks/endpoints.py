@@ -29,7 +29,8 @@ from hub.adapters.webhooks.signing import generate_secret
 from hub.adapters.webhooks.ssrf import UnsafeURLError, parse_url, resolve_and_check
 from hub.domain.errors import NotFound, ValidationFailed
 from hub.domain.identity import Actor
-from hub.services.policy import Action, authorize
+from hub.services.access import authorize
+from hub.services.policy import Action
 from hub.services.views import iso
 from hub.services.webhooks.messages import WEBHOOK_EVENT_TYPES
 

@@ -16,28 +16,32 @@ shape the REST API returns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from hub.adapters.db.models import Event
+from hub.domain.enums import EventType
 from hub.services.views import iso
 
-TICKET_EVENTS = (
-    "ticket.created",
-    "ticket.updated",
-    "ticket.assigned",
-    "ticket.status_changed",
-    "ticket.deleted",
+#: Ticket events sent to receivers (following a ticket, `ticket.watchers_changed`, is not among them).
+TICKET_EVENTS: tuple[str, ...] = (
+    EventType.TICKET_CREATED,
+    EventType.TICKET_UPDATED,
+    EventType.TICKET_ASSIGNED,
+    EventType.TICKET_STATUS_CHANGED,
+    EventType.TICKET_DELETED,
 )
-COMMENT_EVENTS = ("comment.created", "comment.updated", "comment.deleted")
+COMMENT_EVENTS: tuple[str, ...] = (
+    EventType.COMMENT_CREATED,
+    EventType.COMMENT_UPDATED,
+    EventType.COMMENT_DELETED,
+)
 #: The outbox event types an endpoint can subscribe to (the contract's list, minus `webhook.test`).
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = TICKET_EVENTS + COMMENT_EVENTS
-TEST_EVENT = "webhook.test"
-#: Internal outbox event written when the worker disables an endpoint (never sent to receivers).
-DISABLED_EVENT = "webhook.disabled"
+TEST_EVENT = EventType.WEBHOOK_TEST
 
 
 def is_webhook_event(event_type: str) -> bool:
@@ -49,14 +53,24 @@ def subscribes(event_types: Iterable[str] | None, event_type: str) -> bool:
     return event_type in WEBHOOK_EVENT_TYPES and (event_types is None or event_type in event_types)
 
 
-def event_data(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The `data` of an outbox event's message."""
-    if event_type in COMMENT_EVENTS:
-        return {"ticket": payload.get("ticket"), "comment": payload.get("comment")}
+def _ticket_data(payload: dict[str, Any]) -> dict[str, Any]:
     data = dict(payload.get("ticket") or {})
     if "changes" in payload:
         data["changes"] = payload["changes"]
     return data
+
+
+def _comment_data(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"ticket": payload.get("ticket"), "comment": payload.get("comment")}
+
+
+#: How each type's `data` is made from its payload: the ticket (with `changes`) unless listed here.
+_DATA: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = dict.fromkeys(COMMENT_EVENTS, _comment_data)
+
+
+def event_data(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of an outbox event's message."""
+    return _DATA.get(event_type, _ticket_data)(payload)
 
 
 def encode(message: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -39,9 +39,9 @@ from hub.adapters.db.webhook_models import WebhookAttempt, WebhookDelivery, Webh
 from hub.adapters.webhooks.schedule import next_delay
 from hub.adapters.webhooks.sender import AttemptResult
 from hub.domain.enums import Role
+from hub.domain.events import NotificationCustom, WebhookDisabled
 from hub.services.webhooks.claims import Claimed
 from hub.services.webhooks.endpoints import drop_pending
-from hub.services.webhooks.messages import DISABLED_EVENT
 
 FAILING_LIMIT = timedelta(days=5)
 ATTEMPT_RETENTION = timedelta(days=30)
@@ -49,9 +49,8 @@ RETRY_AFTER_STATUSES = (429, 503)
 PRUNE_CHUNK = 5000
 REASON_GONE = "the receiver answered 410 Gone"
 REASON_FAILING = "every attempt failed for 5 days"
-#: The notification event of `hub.services.notifications.notifications.send_custom`, routed by
-#: `hub.services.notifications.routing`.
-NOTIFICATION_EVENT = "notification.custom"
+#: The type of the notification (a `NotificationCustom` event, as `notifications.send_custom` writes,
+#: routed by `hub.services.notifications.routing`) each admin and owner gets.
 NOTIFICATION_TYPE = "webhook_disabled"
 #: The error of an attempt whose outcome never got recorded: its worker died while sending it.
 INTERRUPTED = "interrupted: the worker stopped during the attempt; the receiver may have got it"
@@ -190,97 +189,126 @@ async def record(
     """Write attempts, delivery states and endpoint health in one transaction; returns disabled ids."""
     async with uow:
         session = uow.session
-        endpoint_ids = sorted({o.delivery.endpoint_id for o in outcomes})
-        # Lock order endpoints → deliveries, as in a claim.
-        endpoints = {
-            e.id: e
-            for e in await session.scalars(
-                select(WebhookEndpoint)
-                .where(WebhookEndpoint.id.in_(endpoint_ids))
-                .order_by(WebhookEndpoint.id)
-                .with_for_update(key_share=True)
-            )
-        }
-        rows = await session.execute(
-            select(WebhookDelivery.id, WebhookDelivery.locked_by)
-            .where(WebhookDelivery.id.in_(sorted({o.delivery.id for o in outcomes})))
-            .order_by(WebhookDelivery.id)
-            .with_for_update(key_share=True)
-        )
-        holders: dict[int, str | None] = {delivery_id: holder for delivery_id, holder in rows}
-        attempts: list[dict[str, Any]] = []
-        finished: list[dict[str, Any]] = []
-        states: list[dict[str, Any]] = []
-        releases: list[dict[str, Any]] = []
-        tried: dict[int, list[tuple[datetime, AttemptResult]]] = defaultdict(list)
-        pauses: dict[int, datetime] = {}
+        endpoints, holders = await _lock(session, outcomes)
+        writes = _Writes(now, schedule, rng)
         for outcome in outcomes:
             delivery = outcome.delivery
-            if delivery.id not in holders:
-                continue  # deleted with its endpoint meanwhile
-            holder = holders[delivery.id] == delivery.owner
-            if outcome.result is None or outcome.attempted_at is None:
-                if holder:
-                    releases.append({"b_id": delivery.id, "b_owner": delivery.owner})
-                continue
-            result, attempted_at = outcome.result, outcome.attempted_at
-            finished_at = attempted_at + timedelta(milliseconds=result.duration_ms)
-            if outcome.attempt_id is not None:
-                finished.append(
-                    {
-                        "b_id": outcome.attempt_id,
-                        "b_status_code": result.status_code,
-                        "b_duration_ms": result.duration_ms,
-                        "b_error": result.error,
-                        "b_response_body": result.response_body,
-                    }
-                )
-            else:
-                attempts.append(
-                    {
-                        "delivery_id": delivery.id,
-                        "attempted_at": attempted_at,
-                        "status_code": result.status_code,
-                        "duration_ms": result.duration_ms,
-                        "error": result.error,
-                        "response_body": result.response_body,
-                    }
-                )
-            tried[delivery.endpoint_id].append((attempted_at, result))
-            if result.status_code in RETRY_AFTER_STATUSES and result.retry_after is not None:
-                until = finished_at + timedelta(seconds=result.retry_after)
-                pauses[delivery.endpoint_id] = max(until, pauses.get(delivery.endpoint_id, until))
-            if holder:
-                state = next_state(delivery, result, finished_at, schedule, rng)
-                states.append(
-                    {
-                        "b_id": delivery.id,
-                        "b_owner": delivery.owner,
-                        "b_status": state["status"],
-                        "b_attempt_count": delivery.attempt_count + 1,  # as begin_attempt counted
-                        "b_retry_step": state["retry_step"],
-                        "b_next_attempt_at": state["next_attempt_at"],
-                        "b_last_attempt_at": attempted_at,
-                        "b_updated_at": now,
-                    }
-                )
-        if attempts:
-            await session.execute(_ATTEMPTS.insert(), attempts)
-        if finished:
-            await session.execute(_UPDATE_ATTEMPT, finished)
-        if states:
-            await session.execute(_UPDATE_ATTEMPTED, states)
-        if releases:
-            await session.execute(_RELEASE, releases)
-        for endpoint_id, until in pauses.items():
-            await _pause(session, endpoint_id, until, now)
+            if delivery.id in holders:  # else: deleted with its endpoint meanwhile
+                writes.add(outcome, holder=holders[delivery.id] == delivery.owner)
+        await writes.execute(session)
         disabled: list[int] = []
-        for endpoint_id, results in tried.items():
+        for endpoint_id, results in writes.tried.items():
             endpoint = endpoints.get(endpoint_id)
             if endpoint is not None and await _update_health(uow, endpoint, results, now):
                 disabled.append(endpoint_id)
         await uow.commit()
         return disabled
+
+
+async def _lock(
+    session: AsyncSession, outcomes: Sequence[Outcome]
+) -> tuple[dict[int, WebhookEndpoint], dict[int, str | None]]:
+    """Lock the outcomes' endpoints, then their deliveries (the order a claim takes them in); returns
+    the endpoints by id and each delivery's current lease holder (deliveries gone meanwhile absent)."""
+    endpoint_ids = sorted({o.delivery.endpoint_id for o in outcomes})
+    endpoints = {
+        e.id: e
+        for e in await session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(endpoint_ids))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update(key_share=True)
+        )
+    }
+    rows = await session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.locked_by)
+        .where(WebhookDelivery.id.in_(sorted({o.delivery.id for o in outcomes})))
+        .order_by(WebhookDelivery.id)
+        .with_for_update(key_share=True)
+    )
+    return endpoints, {delivery_id: holder for delivery_id, holder in rows}
+
+
+@dataclass
+class _Writes:
+    """The statements' parameters that a batch of outcomes turns into, written together by `execute`."""
+
+    now: datetime
+    schedule: Sequence[float]
+    rng: random.Random | None
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # new attempt rows
+    finished: list[dict[str, Any]] = field(default_factory=list)  # outcomes of begun attempts
+    states: list[dict[str, Any]] = field(default_factory=list)  # deliveries' next states
+    releases: list[dict[str, Any]] = field(default_factory=list)  # deliveries let go unsent
+    #: The attempts per endpoint, for its health.
+    tried: dict[int, list[tuple[datetime, AttemptResult]]] = field(default_factory=lambda: defaultdict(list))
+    #: How long each endpoint's queue waits, as a `Retry-After` asked.
+    pauses: dict[int, datetime] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome, *, holder: bool) -> None:
+        """Add one outcome; `holder`: its worker still holds the lease, so it may set the state."""
+        delivery = outcome.delivery
+        if outcome.result is None or outcome.attempted_at is None:
+            if holder:
+                self.releases.append({"b_id": delivery.id, "b_owner": delivery.owner})
+            return
+        result, attempted_at = outcome.result, outcome.attempted_at
+        finished_at = attempted_at + timedelta(milliseconds=result.duration_ms)
+        self._log(outcome, result, attempted_at)
+        self.tried[delivery.endpoint_id].append((attempted_at, result))
+        if result.status_code in RETRY_AFTER_STATUSES and result.retry_after is not None:
+            until = finished_at + timedelta(seconds=result.retry_after)
+            self.pauses[delivery.endpoint_id] = max(until, self.pauses.get(delivery.endpoint_id, until))
+        if holder:
+            state = next_state(delivery, result, finished_at, self.schedule, self.rng)
+            self.states.append(
+                {
+                    "b_id": delivery.id,
+                    "b_owner": delivery.owner,
+                    "b_status": state["status"],
+                    "b_attempt_count": delivery.attempt_count + 1,  # as begin_attempt counted
+                    "b_retry_step": state["retry_step"],
+                    "b_next_attempt_at": state["next_attempt_at"],
+                    "b_last_attempt_at": attempted_at,
+                    "b_updated_at": self.now,
+                }
+            )
+
+    def _log(self, outcome: Outcome, result: AttemptResult, attempted_at: datetime) -> None:
+        """The attempt in the log: the begun attempt's row filled in, or a new row."""
+        if outcome.attempt_id is not None:
+            self.finished.append(
+                {
+                    "b_id": outcome.attempt_id,
+                    "b_status_code": result.status_code,
+                    "b_duration_ms": result.duration_ms,
+                    "b_error": result.error,
+                    "b_response_body": result.response_body,
+                }
+            )
+        else:
+            self.attempts.append(
+                {
+                    "delivery_id": outcome.delivery.id,
+                    "attempted_at": attempted_at,
+                    "status_code": result.status_code,
+                    "duration_ms": result.duration_ms,
+                    "error": result.error,
+                    "response_body": result.response_body,
+                }
+            )
+
+    async def execute(self, session: AsyncSession) -> None:
+        if self.attempts:
+            await session.execute(_ATTEMPTS.insert(), self.attempts)
+        if self.finished:
+            await session.execute(_UPDATE_ATTEMPT, self.finished)
+        if self.states:
+            await session.execute(_UPDATE_ATTEMPTED, self.states)
+        if self.releases:
+            await session.execute(_RELEASE, self.releases)
+        for endpoint_id, until in self.pauses.items():
+            await _pause(session, endpoint_id, until, self.now)
 
 
 async def _pause(session: AsyncSession, endpoint_id: int, until: datetime, now: datetime) -> None:
@@ -337,12 +365,8 @@ async def disable_endpoint(uow: UnitOfWork, endpoint: WebhookEndpoint, reason: s
     endpoint.disabled_at = now
     endpoint.updated_at = now
     await drop_pending(session, endpoint.id, now)
-    uow.emit(
-        DISABLED_EVENT,
-        project_id=endpoint.project_id,
-        actor_id=None,
-        payload={"webhook_id": endpoint.id, "reason": reason},
-    )
+    disabled = WebhookDisabled(webhook_id=endpoint.id, reason=reason)
+    uow.emit(disabled, project_id=endpoint.project_id, actor_id=None)
     admins = await session.scalars(
         select(Membership.user_id)
         .where(Membership.project_id == endpoint.project_id, Membership.role.in_([Role.OWNER, Role.ADMIN]))
@@ -350,21 +374,17 @@ async def disable_endpoint(uow: UnitOfWork, endpoint: WebhookEndpoint, reason: s
     )
     name = f"webhook #{endpoint.id} ({URL(endpoint.url).host})"
     for user_id in admins:
-        uow.emit(
-            NOTIFICATION_EVENT,
-            project_id=endpoint.project_id,
-            actor_id=None,
-            payload={
-                "user_id": user_id,
-                "notification_type": NOTIFICATION_TYPE,
-                "title": f"Webhook disabled: {name}",
-                "message": (
-                    f"The {name} was disabled: {reason}. Fix the receiver, enable the webhook "
-                    "again, then replay the failed deliveries."
-                ),
-                "ticket_id": None,
-            },
+        notification = NotificationCustom(
+            user_id=user_id,
+            notification_type=NOTIFICATION_TYPE,
+            title=f"Webhook disabled: {name}",
+            message=(
+                f"The {name} was disabled: {reason}. Fix the receiver, enable the webhook "
+                "again, then replay the failed deliveries."
+            ),
+            ticket_id=None,
         )
+        uow.emit(notification, project_id=endpoint.project_id, actor_id=None)
 
 
 async def prune(uow: UnitOfWork, now: datetime, *, keep: timedelta = ATTEMPT_RETENTION) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.context import HubContext
 from hub.domain.enums import Role
+from hub.domain.events import WebhookDisabled
 from hub.realtime.messages import ACTIONS
 from hub.services.notifications import notifications
 from hub.services.policy import can_see_event
@@ -26,7 +27,7 @@ async def test_viewers_see_ticket_activity_but_not_webhook_or_others_notificatio
     await api.ticket(owner, pid, title="Visible to all")
     # What the webhook worker writes when it gives up on an endpoint, and hub.notify(...) for two users.
     async with context.uow() as uow:
-        uow.emit("webhook.disabled", project_id=pid, actor_id=None, payload={"webhook_id": 1, "reason": "x"})
+        uow.emit(WebhookDisabled(webhook_id=1, reason="x"), project_id=pid, actor_id=None)
         await uow.commit()
     await notifications.send_custom(context.uow(), admin.id, title="For the admin only", project_id=pid)
     await notifications.send_custom(context.uow(), viewer.id, title="For the viewer", project_id=pid)
@@ -50,9 +51,7 @@ async def test_paging_walks_past_hidden_events(api: Api, context: HubContext) ->
     await api.add(owner, pid, viewer, "viewer")
     async with context.uow() as uow:
         for n in range(3):
-            uow.emit(
-                "webhook.disabled", project_id=pid, actor_id=None, payload={"webhook_id": n, "reason": ""}
-            )
+            uow.emit(WebhookDisabled(webhook_id=n, reason=""), project_id=pid, actor_id=None)
         await uow.commit()
     await api.ticket(owner, pid, title="After the hidden ones")
     seen: list[str] = []

@@ -52,7 +52,7 @@ async def test_the_create_response_and_its_event_match_what_a_read_returns(
     carol = await api.user("Carol Chen")
     await api.add(owner, int(project["id"]), carol, "viewer")
     published: list[dict[str, object]] = []
-    bus = context.extras["realtime"].bus
+    bus = context.require_realtime().bus
     bus.add_listener("events", lambda _channel, data: published.append(orjson.loads(data)["event"]))
     unsorted = ["zeta", "Alpha", "beta", "alpha", "Beta"]
     cases = [

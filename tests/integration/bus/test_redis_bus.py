@@ -181,22 +181,29 @@ async def test_detects_a_silent_connection(private_redis: PrivateRedis, random_p
     assert listener.messages == [b"after the pause"]
 
 
+#: The socket timeout of the idle test's buses, small so that idling past it several times is quick.
+IDLE_SOCKET_TIMEOUT = 0.4
+
+
 async def test_idle_subscription_keeps_receiving(redis_url: str, redis_prefix: str) -> None:
     """An idle subscription must not be dropped or silently re-established.
 
-    7 s of silence is longer than the ~5 s after which redis-py 8.1 cuts pub/sub reads, and longer
-    than the bus's socket_timeout (2 s): a reader relying on socket timeouts would fail here. In
-    production subscriptions idle for minutes; the mechanism is the same (explicit read timeouts plus
-    the bus's own PINGs), so 7 s keeps the suite fast while still crossing every timeout involved. Two
-    buses run side by side: default settings, and a 1 s ping interval that sends PINGs while idle.
-    """
+    What cuts idle pub/sub reads is the connection's socket timeout (redis-py 8 applies its 5 s
+    default to them; the bus sets its own, 2 s by default). Both buses here run with a 0.4 s socket
+    timeout, so 2 s of silence is five of them: a reader relying on socket timeouts would fail here,
+    as it would after 5 s with redis-py 8's default or minutes in production. The mechanism under
+    test is the same at any scale (explicit read timeouts plus the bus's own PINGs). Two buses run
+    side by side: default ping settings (no PING while idle: the read timeout is the 10 s ping
+    interval, far past the socket timeout), and a 0.3 s ping interval that sends several PINGs."""
     quiet, chatty = Recorder(), Recorder()
     reconnects = ReconnectSpy()
     unhealthy_seen: list[str] = []
 
     async with (
-        running_bus(redis_url, redis_prefix) as default_bus,
-        running_bus(redis_url, redis_prefix, ping_interval=1.0, pong_timeout=1.0) as pinging_bus,
+        running_bus(redis_url, redis_prefix, socket_timeout=IDLE_SOCKET_TIMEOUT) as default_bus,
+        running_bus(
+            redis_url, redis_prefix, socket_timeout=IDLE_SOCKET_TIMEOUT, ping_interval=0.3, pong_timeout=1.0
+        ) as pinging_bus,
     ):
         buses = {"default": default_bus, "pinging": pinging_bus}
         for bus in buses.values():
@@ -212,12 +219,12 @@ async def test_idle_subscription_keeps_receiving(redis_url: str, redis_prefix: s
                 await asyncio.sleep(0.05)
 
         watcher = asyncio.create_task(watch_health())
-        await asyncio.sleep(7)
+        await asyncio.sleep(5 * IDLE_SOCKET_TIMEOUT)  # the idleness under test: nothing to wait for
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
 
         await default_bus.publish("project:9", b"still there?")
-        await eventually(lambda: bool(quiet.received and chatty.received), what="the message after 7 s idle")
+        await eventually(lambda: bool(quiet.received and chatty.received), what="the message after idling")
     assert unhealthy_seen == []
     assert reconnects.calls == 0
     assert quiet.messages == chatty.messages == [b"still there?"]

@@ -12,6 +12,7 @@ import redis.asyncio
 from hub.adapters.presence import PresenceUnavailable, PresenceUser, RedisPresence
 from tests.integration.bus.private_redis import free_port
 from tests.integration.bus.support import FakeClock
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.redis
 
@@ -127,8 +128,14 @@ async def test_leave_of_reaped_connection_announces_nothing(make_store: Factory)
     a = await make_store("hub-a")
     b = await make_store("hub-b", instance_ttl=0.5, heartbeat_interval=60)
     await b.join(10, "b-1", BOB, "Bob")
-    await asyncio.sleep(0.7)  # b's heartbeat expired (it only beats every 60 s)
-    assert await a.expired_users(10) == [BOB]
+    expired: list[int] = []
+
+    async def bobs_instance_expired() -> bool:  # b's heartbeat expires: it only beats every 60 s
+        expired.extend(await a.expired_users(10))
+        return bool(expired)
+
+    await wait_until(bobs_instance_expired, what="hub-b's heartbeat to expire", within=3)
+    assert expired == [BOB]
     assert await b.leave(10, "b-1") is False  # a already announced Bob's departure
 
 

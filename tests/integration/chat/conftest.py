@@ -16,7 +16,7 @@ import pytest
 from quart import Quart
 
 from bots.slack.config import SlackConfig
-from bots.slack.runtime import EXTRA_KEY, SlackRuntime, install
+from bots.slack.runtime import SlackRuntime, install
 from hub.adapters.db.engine import Database
 from hub.api import chat as chat_api
 from hub.app import create_app
@@ -122,7 +122,7 @@ def slack_settings_env(fake: FakeSlack) -> dict[str, str]:
 
 def slack_runtime(app: Quart, context: HubContext, config: SlackConfig | None) -> SlackRuntime:
     """The runtime `create_app` installed (once hub.app wires Slack in), else install it here."""
-    runtime = context.extras.get(EXTRA_KEY) or install(app, context, config)
+    runtime = context.slack or install(app, context, config)
     assert isinstance(runtime, SlackRuntime)
     return runtime
 

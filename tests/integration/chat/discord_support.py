@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from bots.discord.runtime import EXTRA_KEY, DiscordRuntime
+from bots.discord.runtime import DiscordRuntime
 from hub.adapters.db.engine import Database
 from hub.app import create_app
 from hub.context import HubContext, build_context
@@ -147,7 +147,7 @@ async def start_discord_hub(
         await context.db.dispose()
         context.db = Database(url, schema=schema)
     app = create_app(settings, context)
-    runtime = context.extras[EXTRA_KEY]
+    runtime = context.discord
     assert isinstance(runtime, DiscordRuntime)
     runtime.client._connection.guild_ready_timeout = 0.1  # discord.py's wait for more guilds
     runtime.relay.pacer.interval = 0.2

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bots.discord.runtime import EXTRA_KEY as DISCORD_KEY
 from bots.discord.runtime import DiscordRuntime
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
@@ -23,7 +22,7 @@ async def both(
 ) -> AsyncIterator[tuple[SlackHub, DiscordRuntime]]:
     extra = {k: v for k, v in discord_env(fake_discord).items() if k != "PUBLIC_URL"}
     hub, manager = await start_slack_hub(stack, fake_slack, **extra)
-    discord = hub.context.extras[DISCORD_KEY]
+    discord = hub.context.discord
     assert isinstance(discord, DiscordRuntime)
     discord.relay.pacer.interval = 0.2
     discord.relay.poll_interval = 0.3

@@ -31,7 +31,7 @@ async def multi_hub(
     stack: tuple[str, str | None, dict[str, str]], fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[SlackHub]:
     for name, value in OAUTH_ENV.items():
-        monkeypatch.setenv(name, value)  # how an operator configures it (Settings has no such fields yet)
+        monkeypatch.setenv(name, value)  # how an operator configures it (Settings reads the environment)
     url, schema, extra = stack
     settings = make_settings(
         url, **extra, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url, PUBLIC_URL=BOARD

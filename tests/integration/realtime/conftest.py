@@ -30,8 +30,7 @@ class Live:
 
     @property
     def realtime(self) -> Realtime:
-        realtime: Realtime = self.context.extras["realtime"]
-        return realtime
+        return self.context.require_realtime()
 
 
 @pytest.fixture(

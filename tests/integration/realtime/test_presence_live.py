@@ -6,6 +6,7 @@ import asyncio
 
 from tests.integration.realtime.conftest import Live
 from tests.support.live import ws_connect
+from tests.support.waiting import wait_until
 
 
 async def test_presence_flow(live: Live) -> None:
@@ -75,10 +76,8 @@ async def test_presence_changes_reach_the_bus_for_the_bots(live: Live) -> None:
     await live.realtime.bus.wait_subscribed()
     async with ws_connect(live.address, f"/ws/projects/{pid}/presence/", token=user.token) as ws:
         await ws.recv_type("presence_state")
-        await asyncio.sleep(0.3)
-    await asyncio.sleep(0.3)
-    assert any(b'"user_joined"' in m for m in heard)
-    assert any(b'"user_left"' in m for m in heard)
+        await wait_until(lambda: any(b'"user_joined"' in m for m in heard), what="user_joined on the bus")
+    await wait_until(lambda: any(b'"user_left"' in m for m in heard), what="user_left on the bus")
 
 
 async def test_repeated_typing_is_throttled(live: Live) -> None:

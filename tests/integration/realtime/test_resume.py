@@ -7,6 +7,7 @@ import asyncio
 
 from sqlalchemy import text
 
+from hub.domain.events import TicketWatchersChanged
 from tests.integration.realtime.conftest import Live
 from tests.support.live import ws_connect
 
@@ -141,9 +142,8 @@ async def test_a_long_gap_is_replayed_whole_not_treated_as_falling_behind(live: 
     pid = (await live.api.project(user))["id"]
     async with live.context.uow() as uow:  # 300 events, written the way every change writes them
         for n in range(300):
-            uow.emit(
-                "ticket.watchers_changed", project_id=pid, actor_id=user.id, payload={"ticket": {"n": n}}
-            )
+            following = TicketWatchersChanged.following({"n": n}, user.id, True, origin="api")
+            uow.emit(following, project_id=pid, actor_id=user.id)
         await uow.commit()
     async with ws_connect(
         live.address, f"/ws/projects/{pid}/tickets/", token=user.token, params={"last_event_id": 0}

@@ -14,6 +14,7 @@ from hub.adapters.db.models import User
 from tests.conftest import SECRET
 from tests.integration.realtime.conftest import Live
 from tests.support.live import ws_connect
+from tests.support.waiting import wait_until
 
 
 async def test_missing_bad_and_expired_tokens_close_4001(live: Live) -> None:
@@ -178,7 +179,6 @@ async def test_sockets_per_user_are_limited(live: Live) -> None:
         assert live.realtime.fanout.sockets_of(user.id) == 32
         async with ws_connect(live.address, "/ws/notifications/", token=user.token, expect_ready=False) as ws:
             assert await ws.closed_with() == 4029
-    await asyncio.sleep(0.3)
-    assert live.realtime.fanout.sockets_of(user.id) == 0
+    await wait_until(lambda: live.realtime.fanout.sockets_of(user.id) == 0, what="the sockets to be released")
     async with ws_connect(live.address, "/ws/notifications/", token=user.token) as ws:
         assert ws.ready is not None

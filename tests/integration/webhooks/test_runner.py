@@ -12,7 +12,7 @@ import pytest
 from hub.app import create_app
 from hub.config import Settings
 from hub.context import HubContext
-from hub.webhooks.runner import EXTRA_KEY, attach_worker
+from hub.webhooks.runner import attach_worker
 from tests.conftest import SECRET
 from tests.integration.webhooks.conftest import (
     admin_and_project,
@@ -32,7 +32,7 @@ async def test_attached_worker_runs_while_the_app_serves(
     app = with_webhook_api(create_app(settings, context))
     worker = attach_worker(app, context)
     worker.poll_interval = 30  # only the publisher's wake-up can explain a prompt delivery
-    assert context.extras[EXTRA_KEY] is worker
+    assert context.webhook_worker is worker
     async with app.test_app():
         api = Api(app.test_client())
         owner, pid = await admin_and_project(api)
