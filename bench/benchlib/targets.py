@@ -189,7 +189,7 @@ async def setup_hub(url: str, members: int) -> tuple[int, str, list[str]]:
                 await _post(
                     client,
                     f"/api/projects/{project_id}/members",
-                    {"user_id": int(user["id"]), "role": "member"},
+                    {"email": f"m{index}@bench.example.com", "role": "member"},  # by id only for co-members
                     owner_token,
                 )
                 return sign_token(int(user["id"]))
