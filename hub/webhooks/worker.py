@@ -126,6 +126,7 @@ class WebhookWorker:
         self._lanes: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._sleeping = False
         self._task: asyncio.Task[None] | None = None
         self._next_prune = 0.0
         self._new_events = True
@@ -153,6 +154,13 @@ class WebhookWorker:
         await self._drain_lanes()
         if self._own_sender:
             await self.sender.aclose()
+
+    @property
+    def asleep(self) -> bool:
+        """Whether the loop waits between rounds and nothing has woken it since: every wake-up
+        (`wake`, `notify_new_events`) before this became true has been handled by a finished round.
+        For tests and tools that must know the worker has settled, instead of guessing with a sleep."""
+        return self._sleeping and not self._wake.is_set()
 
     @property
     def running(self) -> bool:
@@ -236,9 +244,13 @@ class WebhookWorker:
                 log.exception("webhook worker round failed; retrying in %.1f s", self.poll_interval)
                 delay = self.poll_interval
             if delay > 0 and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
+                self._sleeping = True
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
+                finally:
+                    self._sleeping = False
         log.info("webhook worker %s stopping", self.name)
 
     async def _dispatch(self) -> float:

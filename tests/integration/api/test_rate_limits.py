@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from hub.adapters.ratelimit import MemoryRateLimiter, Rate, RedisRateLimiter
 from hub.api.limits import resolve_client
@@ -83,14 +84,51 @@ async def test_successful_logins_do_not_use_up_the_budget(hub_with: Callable[...
     assert_limited(await login(live, user.email, PASSWORD), 60)
 
 
+class LimiterTime:
+    """Moves a served hub's rate-limit time forward without waiting for a real window.
+
+    In process, the hub's limiter is swapped (before any hit) for one that reads this clock. Redis
+    scores each hit with its own `TIME`, which nobody can set; there, moving time forward by `seconds`
+    is done by moving every recorded hit of this hub back by as much: the script prunes and counts by
+    score alone, so the limiter sees exactly what it would see `seconds` later.
+    """
+
+    def __init__(self, live: Live) -> None:
+        settings = live.context.settings
+        self._redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self._pattern = f"{settings.redis_prefix}:rl:*"
+        self._now = 1000.0
+        if self._redis is None:
+            live.context.require_limits().limiter = MemoryRateLimiter(clock=lambda: self._now)
+
+    async def advance(self, seconds: float) -> None:
+        self._now += seconds
+        if self._redis is None:
+            return
+        async for key in self._redis.scan_iter(match=self._pattern):
+            hits = await self._redis.zrange(key, 0, -1, withscores=True)
+            if hits:
+                await self._redis.zadd(key, {member: score - seconds * 1000 for member, score in hits})
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
 async def test_the_limit_lifts_when_the_window_passes(hub_with: Callable[..., Any]) -> None:
-    live = await hub_with(LOGIN_RATE_LIMIT="2/0.6")
-    user = await live.api.user()
-    for _ in range(2):
-        assert (await login(live, user.email, "wrong-password")).status == 401
-    assert_limited(await login(live, user.email, PASSWORD), 1)
-    await asyncio.sleep(0.7)
-    assert (await login(live, user.email, PASSWORD)).status == 200
+    live = await hub_with(LOGIN_RATE_LIMIT="2/60")
+    clock = LimiterTime(live)
+    try:
+        user = await live.api.user()
+        for _ in range(2):
+            assert (await login(live, user.email, "wrong-password")).status == 401
+        assert_limited(await login(live, user.email, PASSWORD), 60)
+        await clock.advance(59)
+        assert_limited(await login(live, user.email, PASSWORD), 1)  # not a moment before the window
+        await clock.advance(1.5)
+        assert (await login(live, user.email, PASSWORD)).status == 200
+    finally:
+        await clock.aclose()
 
 
 async def test_forwarded_for_is_ignored_without_trusted_proxies(hub_with: Callable[..., Any]) -> None:

@@ -28,6 +28,7 @@ from tests.integration.webhooks.conftest import (
 from tests.integration.webhooks.receiver import Receiver, Reply
 from tests.support.api import Api
 from tests.support.process import free_port
+from tests.support.waiting import wait_until
 
 
 async def test_ticket_created_is_delivered_signed(
@@ -159,7 +160,8 @@ async def test_a_commit_wakes_the_worker_at_once(
     worker = make_worker(poll_interval=30)
     context.publisher = worker.notify_new_events
     await worker.start()
-    await asyncio.sleep(0.1)  # let it settle into its (long) sleep
+    # Settled into its (long) sleep: from here only a wake-up can make it deliver promptly.
+    await wait_until(lambda: worker.asleep, what="the worker to settle into its sleep")
     started = time.monotonic()
     await api.ticket(owner, pid)
     [hit] = await receiver.wait_for(1, within=5)
@@ -309,7 +311,9 @@ async def test_a_worker_with_no_enabled_endpoint_does_no_outbox_work_until_woken
         for n in range(10):
             ticket = await api.ticket(owner, pid, title=f"quiet {n}")
             await worker.notify_new_events()
-        await asyncio.sleep(0.3)
+        # `asleep` holds again only after a round begun after the last notification has ended, so
+        # every one of the ten wake-ups has been handled (and its statements recorded) by then.
+        await wait_until(lambda: worker.asleep, what="the worker to handle the last wake-up")
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
     # No fan-out (it moves the consumer position) and no claims (they look for due deliveries); the

@@ -24,6 +24,7 @@ from tests.integration.webhooks.conftest import (
 )
 from tests.integration.webhooks.receiver import Receiver
 from tests.support.api import Api
+from tests.support.waiting import wait_until
 
 
 async def test_attached_worker_runs_while_the_app_serves(
@@ -37,7 +38,8 @@ async def test_attached_worker_runs_while_the_app_serves(
         api = Api(app.test_client())
         owner, pid = await admin_and_project(api)
         hook = await create_hook(api, owner, pid, receiver.url())
-        await asyncio.sleep(0.2)
+        # Creating the endpoint woke the worker; once that round is over it sleeps for 30 s.
+        await wait_until(lambda: worker.asleep, what="the worker to settle into its sleep")
         await api.ticket(owner, pid)
         [hit] = await receiver.wait_for(1, within=3)
         assert verify(hit, hook["secret"])["type"] == "ticket.created"

@@ -43,18 +43,23 @@ async def test_two_workers_never_send_a_delivery_twice(
     await asyncio.gather(*(w.start() for w in workers))
     await receiver.wait_for(total, within=60)
     await eventually(lambda: all_with_status(context, "succeeded"), within=30)
-    await asyncio.sleep(0.2)  # a duplicate would show up now
+    # A late duplicate would come from a lane still holding an endpoint. A marker event sent to every
+    # endpoint cannot be claimed while any lane holds that endpoint (endpoint_concurrency=1 across
+    # workers, see hub.services.webhooks.claims), so once each endpoint has its marker, no earlier
+    # lane is left to send a duplicate there: it would have arrived before the marker.
+    await api.ticket(owner, pid, title="marker")
+    await receiver.wait_for(total + ENDPOINTS, within=30)
     await asyncio.gather(*(w.stop() for w in workers))
 
     counts = receiver.counts()
-    assert len(counts) == total
+    assert len(counts) == total + ENDPOINTS
     assert set(counts.values()) == {1}
     assert all(w.attempts > 0 for w in workers), [w.attempts for w in workers]
-    assert sum(w.attempts for w in workers) == total
+    assert sum(w.attempts for w in workers) == total + ENDPOINTS
     for n, hook in enumerate(hooks):
         hits = receiver.to(f"/h{n}")
         titles = [verify(h, hook["secret"])["data"]["title"] for h in hits]
-        assert titles == [f"T{i}" for i in range(EVENTS)]  # order per endpoint kept
+        assert titles == [*(f"T{i}" for i in range(EVENTS)), "marker"]  # order per endpoint kept
         assert receiver.max_in_flight[f"path:/h{n}"] == 1  # one in flight per endpoint, across workers
 
 
