@@ -6,7 +6,8 @@ Two durable consumers over `notifications` (see `hub.services.chat.notify`):
   user, then the position moves past it (one transaction per notification: a crash in between can
   repeat at most that one DM — at-least-once, documented in docs/slack.md);
 - digests: at `digest_hour` in each user's time zone, one DM per user a day listing the
-  notifications routed `digest` since their previous digest.
+  notifications routed `digest` since their previous digest. A digest the platform refuses
+  (`RejectedMessageError`) is not marked sent: the next check (a minute later) tries again.
 
 `clock` decides when digests are due, so tests move time instead of waiting a day. An optional
 `RelayObserver` (the hub's metrics) hears how long after its notification each DM went out (`kind`
@@ -24,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from bots.relay import RelayObserver
-from bots.sink import PermanentSendError, RelaySink
+from bots.sink import PermanentSendError, RejectedMessageError, RelaySink
 from hub.adapters.db.engine import Database
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
@@ -139,16 +140,27 @@ class Notifier:
         for digest in await chat_notify.due_digests(
             self.uow(), platform=self.platform, now=now, hour=self.digest_hour
         ):
-            if digest.notifications:
-                for account in digest.accounts:
-                    try:
-                        await self.sink.send_digest(account, digest.notifications)
-                        sent += 1
-                    except PermanentSendError as error:
-                        log.warning(
-                            "%s: cannot send digest to %s: %s", self.consumer, account.external_id, error
-                        )
+            delivered, refused = await self._send_digest(digest)
+            sent += delivered
+            if refused:
+                continue  # not marked sent: the next check tries that day's digest again
             await chat_notify.mark_digest_sent(
                 self.uow(), platform=self.platform, user_id=digest.user_id, position=digest.position, now=now
             )
         return sent
+
+    async def _send_digest(self, digest: chat_notify.Digest) -> tuple[int, bool]:
+        """(accounts that got the digest, whether the platform refused the message itself). A refused
+        digest must not count as sent, or that day's notifications are lost; an account that cannot
+        take messages at all (gone, blocked the bot) is skipped."""
+        delivered, refused = 0, False
+        for account in digest.accounts if digest.notifications else []:
+            try:
+                await self.sink.send_digest(account, digest.notifications)
+                delivered += 1
+            except RejectedMessageError as error:
+                refused = True
+                log.error("%s: digest for %s refused: %s", self.consumer, account.external_id, error)
+            except PermanentSendError as error:
+                log.warning("%s: cannot send digest to %s: %s", self.consumer, account.external_id, error)
+        return delivered, refused

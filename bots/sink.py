@@ -4,7 +4,10 @@ Everything platform-specific — rendering, message ids, API calls — lives beh
 
     Exception
     ├── PermanentSendError   the target cannot take messages (channel gone, bot removed, user
-    │                        unknown): the relay logs it and moves on, never retrying forever
+    │   │                    unknown): the relay logs it and moves on, never retrying forever
+    │   └── RejectedMessageError   the platform refused this message itself (too long, past a
+    │                        block limit): a bug of our rendering; the relay skips it, a digest
+    │                        is not marked sent
     └── anything else        transient (rate limit retries exhausted, network, 5xx): the relay
                              keeps its position and tries the whole round again later
 """
@@ -19,6 +22,10 @@ from hub.services.chat.relay import Target
 
 class PermanentSendError(Exception):
     """The destination will not accept this message however often we try."""
+
+
+class RejectedMessageError(PermanentSendError):
+    """The platform refused the message we built (its size or shape), not the destination."""
 
 
 class RelaySink(Protocol):

@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
 from bots.actions import Actions, PresenceLookup
-from bots.slack import buttons, commands, events
+from bots.slack import buttons, commands, dedupe, events
 from bots.slack.bot import SlackBot, log
 from bots.slack.clients import SlackClients
 from bots.slack.config import BOT_SCOPES, SlackConfig
@@ -77,6 +77,7 @@ def build(
         logger=log,
     )
     bot = SlackBot(config, Actions(make_uow, presence), SlackPeople(make_uow), make_uow)
+    dedupe.register(bolt, dedupe.SlackDedupe(make_uow))  # before any listener: each request once
     commands.register(bolt, bot)
     buttons.register(bolt, bot)
     events.register(bolt, bot)

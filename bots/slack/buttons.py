@@ -16,6 +16,7 @@ from bots.actions import Result, explain, not_linked
 from bots.command_types import Assign, Command, SetStatus, UserRef
 from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
+from bots.slack.limits import MAX_SECTION, fit
 from hub.domain.errors import DomainError
 from hub.services.notifications import notifications
 
@@ -56,7 +57,7 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
             text = explain(error) if isinstance(error, DomainError) else "That notification is unknown."
             await respond(render.result_message(failed(text), bot.public_url))
             return
-        await respond({"replace_original": True, "text": f"✓ Read: {seen['title']}"})
+        await respond({"replace_original": True, "text": "✓ Read: " + fit(seen["title"], MAX_SECTION)})
 
 
 async def _run(

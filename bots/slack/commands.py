@@ -16,6 +16,7 @@ from bots.actions import not_linked
 from bots.commands import Help, Link, ParseError, parse
 from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
+from bots.slack.limits import MAX_TEXT, fit
 from bots.slack.modal import CALLBACK_ID, create_view, read_submission
 from hub.domain.errors import DomainError
 from hub.services.chat import accounts as chat
@@ -110,7 +111,7 @@ async def _submit(
         return
     await ack()
     if form.channel:
-        text = f"Created {ticket['key']}: {ticket['title']}"
+        text = fit(f"Created {ticket['key']}: {ticket['title']}", MAX_TEXT)
         _fallback, blocks = render.ticket_blocks(ticket, bot.public_url)
         try:
             await client.chat_postEphemeral(channel=form.channel, user=user, text=text, blocks=blocks)

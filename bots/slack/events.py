@@ -3,7 +3,11 @@ unfurl.
 
 A reply in a relayed ticket's thread by a linked user is added as a comment with `origin="slack"` and
 `meta={"slack_team", "slack_channel", "slack_ts"}`; the relay then records that message instead of
-posting the comment back into the thread (no echo). Bots' own messages are ignored by bolt itself.
+posting the comment back into the thread (no echo). Replies with files (`file_share`: each file
+becomes a line with its name and link) and replies also sent to the channel (`thread_broadcast`) are
+replies too. Any other kind of message a person posts in a ticket's thread gets an ephemeral note to
+its author saying it was not added; bots' messages (bolt drops our own) and Slack's notices
+(`IGNORED_SUBTYPES`, joins, topic changes, …) are ignored.
 
 Unfurls show the ticket to the whole channel on the strength of the *sharer's* permission (exactly
 what pasting its text would do); unlinked sharers and tickets they cannot read are not unfurled.
@@ -20,12 +24,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.actions import explain, not_linked
 from bots.slack import render
 from bots.slack.bot import SlackBot, log
+from bots.slack.limits import MAX_SECTION, fit
 from hub.domain.errors import DomainError
 from hub.services.chat import relay as chat_relay
 from hub.services.chat.relay import CommentMessage
 from hub.services.tickets import comments, tickets
 
 BOARD_LINK = re.compile(r"#/p/(\d+)/t/(\d+)")
+#: Messages a person wrote that become comments in a ticket's thread: a plain reply, a reply with
+#: files, and a reply also sent to the channel.
+REPLY_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+#: Not a person's reply (bots, Slack's own notices, channel changes): ignored without a word.
+IGNORED_SUBTYPES = frozenset({
+    "bot_message", "message_replied", "channel_join", "channel_leave", "channel_topic", "channel_purpose",
+    "channel_name", "channel_archive", "channel_unarchive", "channel_convert_to_private",
+    "channel_convert_to_public", "channel_posting_permissions", "group_join", "group_leave", "group_topic",
+    "group_purpose", "group_name", "group_archive", "group_unarchive", "pinned_item", "unpinned_item",
+    "ekm_access_denied", "assistant_app_thread", "reminder_add", "slackbot_response",
+})  # fmt: skip
 
 
 def register(app: AsyncApp, bot: SlackBot) -> None:
@@ -38,8 +54,12 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
                 await _edited(bot, team, event, client)
             elif subtype == "message_deleted":
                 await _deleted(bot, team, event, client)
-            elif subtype is None and not event.get("bot_id"):
+            elif event.get("bot_id") or subtype in IGNORED_SUBTYPES:
+                return
+            elif subtype in REPLY_SUBTYPES:
                 await _reply(bot, team, event, client)
+            else:
+                await _refuse(bot, team, event, client)
         except Exception:
             log.exception("handling a Slack message failed")
 
@@ -52,7 +72,9 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
 
 
 async def _tell(client: AsyncWebClient, channel: str, user: str, thread: str | None, text: str) -> None:
-    await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=f":warning: {text}")
+    await client.chat_postEphemeral(
+        channel=channel, user=user, thread_ts=thread, text=":warning: " + fit(text, MAX_SECTION)
+    )
 
 
 async def _reply(bot: SlackBot, team: str, event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -74,7 +96,7 @@ async def _reply(bot: SlackBot, team: str, event: dict[str, Any], client: AsyncW
             bot.uow(),
             actor,
             ticket_id,
-            await bot.plain(team, event.get("text", "")),
+            with_files(await bot.plain(team, event.get("text", "")), event.get("files")),
             origin="slack",
             meta=meta,
         )
@@ -86,6 +108,36 @@ async def _reply(bot: SlackBot, team: str, event: dict[str, Any], client: AsyncW
     # Record the message now (the relay would too): edits and deletions in Slack can follow at once.
     row = CommentMessage(team, channel, int(comment["id"]), ticket_id, 0, ts, from_chat=True)
     await chat_relay.save_comment_message(bot.uow(), "slack", row)
+
+
+def with_files(text: str, files: Any) -> str:
+    """The reply's text followed by one line per shared file: its name and its Slack link
+    (`permalink`; files a free workspace hides past its limit have neither and are left out)."""
+    lines = [text] if text.strip() else []
+    for file in files if isinstance(files, list) else []:
+        if not isinstance(file, dict):
+            continue
+        link = str(file.get("permalink") or file.get("url_private") or "")
+        name = str(file.get("name") or file.get("title") or "file")
+        if link:
+            lines.append(f"📎 {name} ({link})")
+    return "\n".join(lines)
+
+
+async def _refuse(bot: SlackBot, team: str, event: dict[str, Any], client: AsyncWebClient) -> None:
+    """A person's message of a kind we cannot take, in a ticket's thread: tell its author (only them)
+    that it did not become a comment, instead of dropping it silently."""
+    thread, channel, user = event.get("thread_ts"), event.get("channel"), event.get("user")
+    if not thread or thread == event.get("ts") or not user or not channel:
+        return
+    if await chat_relay.ticket_of_thread(bot.uow(), "slack", team, channel, thread) is None:
+        return  # not a relayed ticket's thread: not ours to comment on
+    kind = str(event.get("subtype"))
+    await _tell(
+        client, channel, user, thread,
+        f"Your message was not added to the ticket: messages of this kind ({kind}) cannot become "
+        "comments. Reply with text or files instead.",
+    )  # fmt: skip
 
 
 async def _edited(bot: SlackBot, team: str, event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -10,17 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 from bots.actions import Result
+from bots.slack.limits import (
+    BLOCKS_BUDGET,
+    ELLIPSIS,
+    MAX_BLOCKS,
+    MAX_BUTTON,
+    MAX_SECTION,
+    MAX_TEXT,
+    fit,
+    pack,
+)
+from bots.slack.limits import escape as escape  # re-exported: renderers and tests escape through here
 from bots.text import STATUS_LABELS, person, priority_label, status_label, ticket_line, ticket_url, via
 
 Blocks = list[dict[str, Any]]
 #: Metadata event type on every message the relay posts (how a crash is reconciled: `find_posted`).
 METADATA_TYPE = "switchboard_relay"
 PRIORITY_ICONS = {"low": "▽", "medium": "◇", "high": "▲", "urgent": "‼"}
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters in user text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+#: Room for a name or a title inside a line of ours (titles hold 200 characters, names 120).
+NAME = 300
+#: What a root message shows of a ticket's description (`detailed` format).
+DESCRIPTION_PREVIEW = 500
 
 
 def metadata(event_id: int, ticket_id: int) -> dict[str, Any]:
@@ -28,7 +38,7 @@ def metadata(event_id: int, ticket_id: int) -> dict[str, Any]:
 
 
 def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:75], "emoji": True}
+    return {"type": "plain_text", "text": text[:MAX_BUTTON], "emoji": True}
 
 
 def _status_option(status: str) -> dict[str, Any]:
@@ -58,7 +68,7 @@ def ticket_actions(ticket: dict[str, Any], public_url: str) -> dict[str, Any]:
 
 
 def ticket_title(ticket: dict[str, Any], public_url: str) -> str:
-    return f"*<{ticket_url(public_url, ticket)}|{ticket['key']}>* {escape(ticket['title'])}"
+    return f"*<{ticket_url(public_url, ticket)}|{escape(ticket['key'])}>* {fit(ticket['title'], NAME)}"
 
 
 def ticket_blocks(
@@ -70,13 +80,14 @@ def ticket_blocks(
     actions: bool = True,
 ) -> tuple[str, Blocks]:
     """(fallback text, blocks) of a ticket's root message."""
-    fallback = ticket_line(ticket)
+    fallback = fit(ticket_line(ticket), MAX_TEXT)
+    key = escape(ticket["key"])
     if deleted:
-        text = f"~{ticket['key']} {escape(ticket['title'])}~ — deleted"
-        return f"{ticket['key']} deleted", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        text = f"~{key} {fit(ticket['title'], NAME)}~ — deleted"
+        return f"{key} deleted", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     facts = (
         f"*{status_label(ticket.get('status'))}* · {PRIORITY_ICONS.get(ticket.get('priority', ''), '')} "
-        f"{priority_label(ticket.get('priority'))} · assignee: {escape(person(ticket.get('assignee')))}"
+        f"{priority_label(ticket.get('priority'))} · assignee: {fit(person(ticket.get('assignee')), NAME)}"
     )
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": ticket_title(ticket, public_url)}},
@@ -85,10 +96,10 @@ def ticket_blocks(
     if fmt == "detailed":
         description = (ticket.get("description") or "").strip()
         if description:
-            short = description if len(description) <= 500 else description[:499] + "…"
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(short)}})
-        labels = ", ".join(ticket.get("labels") or []) or "none"
-        reporter = escape(person(ticket.get("reporter")))
+            short = fit(description, DESCRIPTION_PREVIEW)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": short}})
+        labels = fit(", ".join(ticket.get("labels") or []) or "none", 1_500)
+        reporter = fit(person(ticket.get("reporter")), NAME)
         blocks.append(
             {
                 "type": "context",
@@ -101,41 +112,71 @@ def ticket_blocks(
 
 
 def reply_text(lines: list[str]) -> str:
-    return "\n".join(escape(line) for line in lines)
+    return fit("\n".join(lines), MAX_TEXT)
 
 
-def comment_text(comment: dict[str, Any], origin: str) -> str:
-    """`*Alice Archer* (via web): body`, the attribution every relayed comment carries."""
-    author = escape(person(comment.get("author")))
+def comment_text(comment: dict[str, Any], origin: str, *, link: str | None = None) -> str:
+    """`*Alice Archer* (via web): body`, the attribution every relayed comment carries; a body too long
+    for one message is cut and ends with a link to the ticket on the board (`link`)."""
+    author = fit(person(comment.get("author")), NAME)
     edited = " _(edited)_" if comment.get("edited") else ""
-    return f"*{author}*{escape(via(origin))}: {escape(comment.get('body', ''))}{edited}"
+    head = f"*{author}*{escape(via(origin))}: "
+    tail = f"{ELLIPSIS} <{link}|read it all on the board>" if link else ELLIPSIS
+    body = fit(comment.get("body", ""), MAX_TEXT - len(head) - len(edited), tail)
+    return f"{head}{body}{edited}"
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def sections(lines: list[str], more: str, budget: int = BLOCKS_BUDGET) -> Blocks:
+    """Lines of markup as few sections as Slack takes (3,000 characters each); when all of them would
+    pass `budget` characters, the first that fit and then `more` (`{n}`: how many were left out)."""
+    kept: list[str] = []
+    used = 0
+    room = budget - len(more) - 10
+    for index, line in enumerate(lines):
+        if used + len(line) + 1 > room:
+            kept.append(more.replace("{n}", str(len(lines) - index)))
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return [_section(chunk) for chunk in pack(kept, MAX_SECTION)][:MAX_BLOCKS]
+
+
+def board_url(public_url: str, project_id: int | None = None) -> str:
+    """The board (a project's, when `project_id` is given)."""
+    base = public_url.rstrip("/") + "/"
+    return f"{base}#/p/{project_id}" if project_id is not None else base
+
+
+def _ticket_list(heading: str, tickets: list[dict[str, Any]], public_url: str) -> Blocks:
+    projects = {t.get("project_id") for t in tickets}
+    board = board_url(public_url, projects.pop() if len(projects) == 1 else None)
+    lines = [f"• {ticket_title(t, public_url)} — {status_label(t.get('status'))}" for t in tickets]
+    return sections([fit(heading, MAX_SECTION), *lines], "…and {n} more <" + board + "|on the board>")
 
 
 def result_message(result: Result, public_url: str) -> dict[str, Any]:
     """A command's answer as `respond()` arguments (ephemeral)."""
-    message: dict[str, Any] = {"response_type": "ephemeral", "replace_original": False, "text": result.text}
+    message: dict[str, Any] = {
+        "response_type": "ephemeral", "replace_original": False, "text": fit(result.text, MAX_TEXT),
+    }  # fmt: skip
     if result.ticket is not None:
         _fallback, blocks = ticket_blocks(result.ticket, public_url, fmt="detailed")
-        message["blocks"] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": escape(result.text)}},
-            *blocks,
-        ]
+        message["blocks"] = [_section(fit(result.text, MAX_SECTION)), *blocks]
     elif result.tickets:
-        lines = [
-            f"• {ticket_title(t, public_url)} — {status_label(t.get('status'))}" for t in result.tickets[:40]
-        ]
-        heading = escape(result.text.split("\n", 1)[0])
-        message["blocks"] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": heading + "\n" + "\n".join(lines)}}
-        ]
+        heading = result.text.split("\n", 1)[0]
+        message["blocks"] = _ticket_list(heading, result.tickets, public_url)
     elif not result.ok:
-        message["text"] = f":warning: {result.text}"
+        message["text"] = f":warning: {fit(result.text, MAX_TEXT - 10)}"
     return message
 
 
 def dm_blocks(notification: dict[str, Any], public_url: str) -> tuple[str, Blocks]:
-    title = notification["title"]
-    body = escape(notification.get("message") or "")
+    title = fit(notification["title"], NAME)
+    body = fit(notification.get("message") or "", MAX_SECTION - len(title) - 3)
     elements: list[dict[str, Any]] = [
         {
             "type": "button",
@@ -155,31 +196,34 @@ def dm_blocks(notification: dict[str, Any], public_url: str) -> tuple[str, Block
                 "url": ticket_url(public_url, ref),
             },
         )
-    blocks: Blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(title)}*\n{body}".strip()}}
-    ]
+    blocks: Blocks = [_section(f"*{title}*\n{body}".strip())]
     blocks.append({"type": "actions", "block_id": f"notification:{notification['id']}", "elements": elements})
     return title, blocks
 
 
-def digest_blocks(notifications: list[dict[str, Any]]) -> tuple[str, Blocks]:
+def digest_blocks(notifications: list[dict[str, Any]], public_url: str = "") -> tuple[str, Blocks]:
+    """One DM for a day's digest: a line per notification, in sections Slack takes; past the size of
+    one message, the rest is counted and linked (the board lists every notification)."""
     text = f"Your Switchboard digest: {len(notifications)} notification(s)"
-    lines = "\n".join(f"• {escape(n['title'])}" for n in notifications[:50])
-    more = f"\n…and {len(notifications) - 50} more on the board" if len(notifications) > 50 else ""
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{lines}{more}"}}]
+    lines = [f"• {fit(n['title'], NAME)}" for n in notifications]
+    board = board_url(public_url) if public_url else ""
+    more = "…and {n} more <" + board + "|on the board>" if board else "…and {n} more on the board"
+    return text, sections([f"*{text}*", *lines], more)
 
 
-def summary_blocks(summary: dict[str, Any]) -> tuple[str, Blocks]:
+def summary_blocks(summary: dict[str, Any], public_url: str = "") -> tuple[str, Blocks]:
     project = summary["project"]
+    key = escape(project["key"])
     counts = " · ".join(
         f"{label}: {summary['counts'].get(status, 0)}" for status, label in STATUS_LABELS.items()
     )
-    working = (
-        "\n".join(f"• {escape(w['name'])}: {', '.join(w['tickets'])}" for w in summary["working"])
-        or "• nobody"
+    working = [
+        f"• {fit(w['name'], NAME)}: {fit(', '.join(w['tickets']), 1_000)}" for w in summary["working"]
+    ] or ["• nobody"]
+    head = (
+        f"*{key} board* — {fit(project['name'], NAME)}\n{counts}\n"
+        f"Changes today: {summary['changed_today']}\nIn progress:"
     )
-    text = (
-        f"*{project['key']} board* — {escape(project['name'])}\n{counts}\n"
-        f"Changes today: {summary['changed_today']}\nIn progress:\n{working}"
-    )
-    return f"{project['key']} board summary", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    board = board_url(public_url, project.get("id")) if public_url else ""
+    more = "…and {n} more <" + board + "|on the board>" if board else "…and {n} more on the board"
+    return f"{key} board summary", sections([head, *working], more, budget=MAX_SECTION)

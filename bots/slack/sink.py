@@ -3,7 +3,8 @@
 Every message the relay posts carries `metadata` `{event_type: "switchboard_relay", event_payload:
 {event_id, ticket_id}}`; `find_posted` finds it again (conversations.replies / conversations.history
 with `include_all_metadata`) when a crash left a write-ahead marker. Errors that will not go away by
-retrying (channel archived, bot not in channel, user gone, …) become `PermanentSendError`.
+retrying (channel archived, bot not in channel, user gone, …) become `PermanentSendError`; a message
+Slack refuses for its content (`msg_too_long`, `invalid_blocks`) becomes `RejectedMessageError`.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.sink import PermanentSendError
+from bots.sink import PermanentSendError, RejectedMessageError
 from bots.slack import render
 from bots.slack.clients import SlackClients
+from bots.text import ticket_url
 from hub.services.chat.accounts import ChatUser
 from hub.services.chat.relay import Target
 
 PERMANENT = {
     "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "user_not_found",
     "cannot_dm_bot", "invalid_auth", "token_revoked", "not_authed", "restricted_action", "team_not_found",
-    "no_permission", "msg_too_long", "invalid_blocks", "user_disabled",
+    "no_permission", "user_disabled",
 }  # fmt: skip
+#: Slack refused the message itself (too long, blocks past a limit): `RejectedMessageError`.
+REJECTED = {"msg_too_long", "invalid_blocks", "msg_blocks_too_long"}
 GONE = {"message_not_found", "cant_delete_message", "cant_update_message", "already_pinned"}
 
 
@@ -48,6 +52,8 @@ class SlackSink:
                 return None
             if error in ("invalid_auth", "token_revoked"):
                 self.clients.forget(team_id)
+            if error in REJECTED:
+                raise RejectedMessageError(f"{method}: {error}") from exc
             if error in PERMANENT:
                 raise PermanentSendError(f"{method}: {error}") from exc
             raise
@@ -81,7 +87,7 @@ class SlackSink:
     ) -> str:
         reply = await self._call(
             target.team_id, "chat_postMessage", channel=target.channel_id, thread_ts=thread_id,
-            text=render.comment_text(comment, origin),
+            text=self._comment_text(target, comment, origin),
             metadata=render.metadata(event_id, comment["ticket_id"]),
         )  # fmt: skip
         return str(reply["ts"])
@@ -95,8 +101,13 @@ class SlackSink:
         *,
         thread_id: str | None = None,  # Slack edits by channel and ts alone
     ) -> None:
-        text = render.comment_text(comment, origin)
+        text = self._comment_text(target, comment, origin)
         await self._call(target.team_id, "chat_update", channel=target.channel_id, ts=message_id, text=text)
+
+    def _comment_text(self, target: Target, comment: dict[str, Any], origin: str) -> str:
+        """The comment's message; a body too long for Slack ends with a link to the whole ticket."""
+        ref = {"id": comment["ticket_id"], "project_id": target.project_id}
+        return render.comment_text(comment, origin, link=ticket_url(self.public_url, ref))
 
     async def delete_message(self, target: Target, message_id: str, *, thread_id: str | None = None) -> None:
         await self._call(target.team_id, "chat_delete", channel=target.channel_id, ts=message_id)
@@ -126,7 +137,7 @@ class SlackSink:
         return None
 
     async def post_summary(self, target: Target, summary: dict[str, Any], message_id: str | None) -> str:
-        text, blocks = render.summary_blocks(summary)
+        text, blocks = render.summary_blocks(summary, self.public_url)
         if message_id:
             done = await self._call(
                 target.team_id,
@@ -158,5 +169,5 @@ class SlackSink:
 
     async def send_digest(self, account: ChatUser, notifications: list[dict[str, Any]]) -> None:
         channel = await self._dm_channel(account)
-        text, blocks = render.digest_blocks(notifications)
+        text, blocks = render.digest_blocks(notifications, self.public_url)
         await self._call(account.team_id, "chat_postMessage", channel=channel, text=text, blocks=blocks)

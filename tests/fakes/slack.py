@@ -4,6 +4,11 @@ It keeps channels with their messages (ts, thread, metadata) so `chat.update`, `
 `conversations.history/replies` behave, records every call (`calls`, `calls_to(method)`) and every
 `response_url` post (`responses`), knows users (`add_user`) for `users.info`, and can be told to
 answer a method with HTTP 429 and an integer `Retry-After` (`rate_limit`).
+
+Like Slack, it refuses messages and modals past Block Kit's limits (`tests/fakes/slack_limits.py`:
+`msg_too_long`, `invalid_blocks`, `msg_blocks_too_long`, `invalid_arguments`, `ok: false`) and keeps
+nothing of them; a refused `response_url` post is answered 400. Every refusal is also listed in
+`rejected`. `refuse(method, error)` makes the next calls of a method fail with a Slack error.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from tests.fakes.slack_limits import CHECKS, Refusal, check_message
 
 BOT_TOKEN = "xoxb-test-token"
 
@@ -59,6 +66,9 @@ class FakeSlack:
         self.messages: dict[str, Message] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self._limits: dict[str, list[int]] = {}
+        self._refusals: dict[str, list[str]] = {}
+        #: (method or "response_url", the refused parameters, the error) of every refusal.
+        self.rejected: list[tuple[str, dict[str, Any], str]] = []
         self._ts = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -104,6 +114,10 @@ class FakeSlack:
         """Answer the next `times` calls of `method` with 429 and `Retry-After: retry_after`."""
         self._limits[method] = [retry_after] * times
 
+    def refuse(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
+        self._refusals[method] = [error] * times
+
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
@@ -143,8 +157,13 @@ class FakeSlack:
     # --- HTTP -------------------------------------------------------------------------------------
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.responses.append({"key": request.match_info["key"], **body})
         self._changed.set()
+        try:
+            check_message(body)
+        except Refusal as refusal:
+            self.rejected.append(("response_url", body, refusal.error))
+            return web.Response(status=400, text=refusal.error)
+        self.responses.append({"key": request.match_info["key"], **body})
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -165,9 +184,26 @@ class FakeSlack:
             retry_after = limits.pop(0)
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(retry_after)})  # fmt: skip
+        refused = self._refused(method, params)
+        if refused is not None:
+            return web.json_response(refused)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         body = handler(params) if handler else {"ok": True}
         return web.json_response(body)
+
+    def _refused(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer when it refuses the call (an injected error, or past a Block Kit limit)."""
+        injected = self._refusals.get(method)
+        refusal = Refusal(injected.pop(0), []) if injected else None
+        if refusal is None and method in CHECKS:
+            try:
+                CHECKS[method](params)
+            except Refusal as found:
+                refusal = found
+        if refusal is None:
+            return None
+        self.rejected.append((method, params, refusal.error))
+        return refusal.body()
 
     def _new_ts(self) -> str:
         n = next(self._ts)

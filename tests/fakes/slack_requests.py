@@ -3,6 +3,10 @@
 Slash commands are form-encoded; interactivity (`block_actions`, `view_submission`, `message_action`)
 is a form field `payload` holding JSON; Events API callbacks are JSON. The signature is
 `v0=HMAC_SHA256(secret, "v0:{timestamp}:{body}")` over exactly the bytes sent.
+
+As on Slack, every user action carries its own `trigger_id` (and every click its own `action_ts`),
+and every event its own `event_id`; a redelivery (`event(..., retry=N)`) repeats the `event_id` with
+the `X-Slack-Retry-Num` / `X-Slack-Retry-Reason` headers Slack adds.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ import httpx
 
 SIGNING_SECRET = "test-signing-secret"
 _ids = itertools.count(1)
+
+
+def trigger_id() -> str:
+    """A fresh trigger id, shaped like Slack's (`13345224609.738474920.8088930838d88f008e0`)."""
+    n = next(_ids)
+    return f"{13345224609 + n}.738474920.{n:031x}"
 
 
 def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
@@ -41,13 +51,20 @@ class SlackSender:
         await self.http.aclose()
 
     async def send(
-        self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         ts = int(time.time()) if timestamp is None else timestamp
         headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": str(ts),
             "X-Slack-Signature": signature if signature is not None else sign(body, ts, self.secret),
+            **(extra_headers or {}),
         }
         return await self.http.post("/slack/events", content=body.encode(), headers=headers)
 
@@ -61,7 +78,7 @@ class SlackSender:
             "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/ticket",
             "text": text, "api_app_id": "A111", "is_enterprise_install": "false",
             "response_url": f"{self.fake_url}/response/{response_key}",
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": trigger_id(),
         })  # fmt: skip
 
     async def command(
@@ -83,12 +100,12 @@ class SlackSender:
         payload = {
             "type": "block_actions", "team": {"id": self.team_id, "domain": "fake"},
             "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
-            "api_app_id": "A111", "token": "legacy", "trigger_id": "1.2.3",
+            "api_app_id": "A111", "token": "legacy", "trigger_id": trigger_id(),
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
                           "is_ephemeral": False},
             "channel": {"id": channel, "name": "general"},
             "message": {"type": "message", "ts": message_ts, "text": "x", "blocks": []},
-            "response_url": url, "actions": [{"action_ts": "1.2", **action}],
+            "response_url": url, "actions": [{"action_ts": f"{time.time():.6f}", **action}],
         }  # fmt: skip
         return key, await self.interactive(payload)
 
@@ -98,16 +115,31 @@ class SlackSender:
         payload = {
             "type": "view_submission", "team": {"id": self.team_id, "domain": "fake"},
             "user": {"id": user, "username": user.lower(), "team_id": self.team_id}, "api_app_id": "A111",
-            "token": "legacy", "trigger_id": "1.2.3",
+            "token": "legacy", "trigger_id": trigger_id(),
             "view": {"type": "modal", **view, "id": "V1", "team_id": self.team_id,
                      "state": {"values": values}},
         }  # fmt: skip
         return await self.interactive(payload)
 
-    async def event(self, event: dict[str, Any]) -> httpx.Response:
-        body = json.dumps({
+    def event_body(self, event: dict[str, Any], event_id: str | None = None) -> str:
+        """An Events API callback (a fresh `event_id` unless one is given)."""
+        return json.dumps({
             "token": "legacy", "team_id": self.team_id, "api_app_id": "A111", "event": event,
-            "type": "event_callback", "event_id": f"Ev{next(_ids)}", "event_time": int(time.time()),
+            "type": "event_callback", "event_id": event_id or f"Ev{next(_ids)}",
+            "event_time": int(time.time()),
             "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
         })  # fmt: skip
-        return await self.send(body, "application/json")
+
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> httpx.Response:
+        """Deliver an event; `retry=N` sends it as Slack's Nth redelivery (give the first's `event_id`)."""
+        headers = None
+        if retry is not None:
+            headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": retry_reason}
+        return await self.send(self.event_body(event, event_id), "application/json", extra_headers=headers)

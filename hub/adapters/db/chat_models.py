@@ -7,6 +7,8 @@
   last reflects; `pending_event_id` is the write-ahead marker that makes the relay exactly-once.
 * `chat_comment_messages` — a hub comment and its reply in a ticket's thread (edits/deletes follow it;
   comments written in chat are recorded here too, so nothing is echoed back).
+* `chat_deliveries` — the platform requests already taken (Slack `event_id`s, interaction ids): a
+  redelivered request finds its row and is acknowledged without running again (`services/chat/deliveries`).
 * `slack_installations`, `slack_bots`, `slack_oauth_states` — slack_sdk's own tables for multi-workspace
   OAuth, declared on our metadata (through slack_sdk's table builders) so Alembic owns them.
 
@@ -136,6 +138,22 @@ class ChatCommentMessage(Base):
             "ix_chat_comment_messages_platform_channel_id_message_id", "platform", "channel_id", "message_id"
         ),
     )
+
+
+class ChatDelivery(Base):
+    """One request from a chat platform that was taken; its key is unique per platform."""
+
+    __tablename__ = "chat_deliveries"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: e.g. `T123/event:Ev0ABC` or `T123/view_submission:1.2.3` (`bots/slack/dedupe.py`).
+    delivery_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: When the current claim was taken (a reclaim after a crash moves it).
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When its processing finished; None while it runs, or if the process died meanwhile.
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_chat_deliveries_received_at", "received_at"),)
 
 
 # slack_sdk's OAuth tables, on our metadata so the migration creates them and drift tests cover them.
