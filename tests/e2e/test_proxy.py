@@ -17,19 +17,17 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.e2e.browser import require_playwright
 from tests.e2e.hub import HubApi
 from tests.support.database import exec_autocommit
-from tests.support.process import HubProcess, cli_env, free_port, run_cli
+from tests.support.process import HubProcess, cli_env, free_port, run_cli, wait_healthy
 from tests.support.services import require_postgres, require_redis, unavailable
 
 require_playwright()  # before anything imports playwright: skip (or fail under CI) without it
@@ -84,17 +82,7 @@ class Nginx:
         self.error_log = workdir / "error.log"
 
     def wait_ready(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"nginx did not answer /healthz:\n{self.output()}")
+        wait_healthy(self.proc, self.url, self.output, "nginx", timeout)
 
     def output(self) -> str:
         logs = [self.log, self.error_log]

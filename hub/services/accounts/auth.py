@@ -477,19 +477,21 @@ async def reactivate_user(uow: UnitOfWork, user_id: int, *, actor: Actor | None)
 
 
 # -- every request -----------------------------------------------------------------------------------
+#: What decides whether a token still stands: the user (active? tokens valid after?) and its session's
+#: revocation; read per request (`_ACTOR_BY_ID`) and per batch of sockets (`_standing`).
+_STANDING = (
+    User.id,
+    User.name,
+    User.email,
+    User.is_admin,
+    User.deactivated_at,
+    User.tokens_valid_after,
+    LoginSession.revoked_at.label("session_revoked_at"),
+)
 #: Built once: constructing the statement would cost more than running it. The user and, in the same
 #: statement, the token's session (NULL when the token has none, or names one that is not the user's).
 _ACTOR_BY_ID = (
-    select(
-        User.id,
-        User.name,
-        User.email,
-        User.is_admin,
-        User.deactivated_at,
-        User.tokens_valid_after,
-        LoginSession.user_id.label("session_user_id"),
-        LoginSession.revoked_at.label("session_revoked_at"),
-    )
+    select(*_STANDING, LoginSession.user_id.label("session_user_id"))
     .outerjoin(
         LoginSession,
         and_(LoginSession.id == bindparam("session_id", type_=String), LoginSession.user_id == User.id),
@@ -600,16 +602,7 @@ class _Standing:
 async def _standing(session: AsyncSession, user_ids: set[int], session_ids: set[str]) -> _Standing:
     """The users with the given ids and those of the given sessions that belong to them (no roles yet)."""
     rows = await session.execute(
-        select(
-            User.id,
-            User.name,
-            User.email,
-            User.is_admin,
-            User.deactivated_at,
-            User.tokens_valid_after,
-            LoginSession.id.label("session_id"),
-            LoginSession.revoked_at.label("session_revoked_at"),
-        )
+        select(*_STANDING, LoginSession.id.label("session_id"))
         .outerjoin(LoginSession, and_(LoginSession.user_id == User.id, LoginSession.id.in_(session_ids)))
         .where(User.id.in_(user_ids))
     )
