@@ -22,7 +22,7 @@ from datetime import datetime
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.adapters.db.models import Base
@@ -81,6 +81,23 @@ class ChatSubscription(Base):
     #: The pinned board summary message (Slack ts / Discord message id), edited in place.
     summary_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    #: Mention linked people (`<@U…>` / `<@id>`) for assignees and @mentions in channel posts.
+    mentions: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: "active" relays. "paused": the relay gave up after repeated failures (`state_reason` says why;
+    #: subscribing again resumes). "archived": the channel was archived (unarchive resumes).
+    #: "removed": the channel was deleted or the bot removed from it. "uninstalled": the app was
+    #: uninstalled or its tokens revoked in that workspace. Only "active" subscriptions relay.
+    state: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    state_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The relay's own cursor for this channel (the last event fully relayed to it); None: not yet
+    #: started (the relay starts it at its consumer position). One failing channel never holds
+    #: back another.
+    position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Consecutive failed attempts to deliver to this channel, the next attempt, the last error.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
