@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from hub.adapters.db.engine import Database
+from hub.adapters.db.horizon import set_ordering
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.uow import Publisher, UnitOfWork
 from hub.config import Settings
@@ -111,9 +112,11 @@ class HubContext:
 
 
 def build_context(settings: Settings) -> HubContext:
+    db = Database(settings.database_url, pool_size=settings.database_pool_size)
+    set_ordering(db, settings.outbox_ordering)
     return HubContext(
         settings=settings,
-        db=Database(settings.database_url, pool_size=settings.database_pool_size),
+        db=db,
         tokens=TokenConfig(
             secret=settings.jwt_secret,
             access_ttl=settings.access_token_ttl,

@@ -1,19 +1,23 @@
 """The per-process fan-out: committed events from the bus (or the outbox) to local sockets, in order.
 
 Every hub process listens on one bus channel, `events`, which carries every committed event with the
-notifications it created. Event ids are global and become visible in id order (see the unit of work),
-so the fan-out keeps one cursor, `last_id`, and delivers strictly in id order:
+notifications it created. Event ids are global; the fan-out keeps one cursor, `last_id`, and delivers
+strictly in id order:
 
-- the next id → delivered at once;
+- the next id → delivered at once (every id up to it is then handled: no table read needed);
 - an id at or below the cursor → a duplicate, dropped;
-- an id beyond the next → held briefly (publishes of concurrent requests can overtake each other);
-  if the missing ids do not arrive within `GAP_GRACE` seconds they are read from the events table.
+- an id beyond the next → held briefly (publishes of concurrent requests overtake each other, and on
+  PostgreSQL writers commit in parallel, so a lower id may still be in a running transaction); if
+  the missing ids do not arrive within `GAP_GRACE` seconds they are read from the events table, but
+  only up to the safe horizon (`hub.adapters.db.horizon`): the cursor never passes an id whose
+  transaction may still commit. Past the horizon the gap is looked at again every `GAP_GRACE`.
 
 A poll every second (and a catch-up after a bus outage) reads whatever was committed but never
-published — a crash between commit and publish, or Redis down — so nothing is lost and, thanks to the
-cursor, nothing is delivered twice. Each event is serialised once for all sockets. Delivery passes are
-at least `COALESCE` apart: when events come faster than that, the ones that arrived meanwhile go out
-together, one write per socket (at most 5 ms of added latency, none while events are sparse).
+published — a crash between commit and publish, or Redis down — up to the horizon, so nothing is
+lost and, thanks to the cursor, nothing is delivered twice. Each event is serialised once for all
+sockets. Delivery passes are at least `COALESCE` apart: when events come faster than that, the ones
+that arrived meanwhile go out together, one write per socket (at most 5 ms of added latency, none
+while events are sparse).
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub.adapters.bus import EventBus
 from hub.adapters.db.engine import Database
+from hub.adapters.db.horizon import horizon
 from hub.adapters.db.models import Event, Notification
 from hub.domain.enums import EventType
 from hub.realtime import codes, messages
@@ -91,10 +96,21 @@ class Fanout:
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def position(self) -> int | None:
+        """The cursor: every event at or below it has been delivered (None until positioned)."""
+        return self.last_id if self._positioned else None
+
+    async def _position(self) -> None:
+        """Start at the head of the outbox: the safe horizon once it covers every visible event."""
+        safe = await horizon(self.db).settle(self.db)
+        if safe is not None:
+            self.last_id = max(self.last_id, safe.events)
+            self._positioned = True
+
     async def start(self) -> None:
         try:
-            self.last_id = await self._max_id()
-            self._positioned = True
+            await self._position()
         except Exception:
             # Start anyway (so /healthz and /readyz answer); position at the first successful poll.
             log.exception("database unavailable at start; the fan-out will position itself later")
@@ -229,27 +245,36 @@ class Fanout:
                 asyncio.get_running_loop().call_later(GAP_GRACE, self._wake.set)
                 return
             self.stats["gap_fetches"] = self.stats.get("gap_fetches", 0) + 1
-            await self._catch_up(until=event_id - 1)
+            safe = (await horizon(self.db).advance(self.db, fresh=True)).events
+            await self._catch_up(until=min(event_id - 1, safe))
+            if self.last_id < event_id - 1:
+                # A transaction that may still commit a missing id is running: look again later.
+                self.stats["gap_waits"] = self.stats.get("gap_waits", 0) + 1
+                self._gap_since = time.monotonic()
+                asyncio.get_running_loop().call_later(GAP_GRACE, self._wake.set)
+                return
             self._gap_since = None
         if self._poll_due:
             self._poll_due = False
             if not self._positioned:
-                self.last_id = max(self.last_id, await self._max_id())
-                self._positioned = True
-            if await self._max_id() > self.last_id:
+                await self._position()
+                if not self._positioned:
+                    return
+            safe = (await horizon(self.db).advance(self.db, fresh=True)).events
+            if safe > self.last_id:
                 self.stats["poll_catch_ups"] = self.stats.get("poll_catch_ups", 0) + 1
-                await self._catch_up(until=None)
+                await self._catch_up(until=safe)
 
-    async def _max_id(self) -> int:
-        async with self.db.read_session() as session:
-            return int(await session.scalar(select(func.max(Event.id))) or 0)
-
-    async def _catch_up(self, until: int | None) -> None:
-        """Deliver committed events after the cursor (up to `until`) straight from the outbox."""
-        while True:
-            query = select(Event).where(Event.id > self.last_id).order_by(Event.id).limit(FETCH_BATCH)
-            if until is not None:
-                query = query.where(Event.id <= until)
+    async def _catch_up(self, until: int) -> None:
+        """Deliver committed events after the cursor up to `until` (at or below the safe horizon:
+        every id there is final) straight from the outbox, and move the cursor to `until`."""
+        while self.last_id < until:
+            query = (
+                select(Event)
+                .where(Event.id > self.last_id, Event.id <= until)
+                .order_by(Event.id)
+                .limit(FETCH_BATCH)
+            )
             async with self.db.read_session() as session:
                 events = list(await session.scalars(query))
                 by_event: dict[int, list[dict[str, Any]]] = {}
@@ -263,10 +288,8 @@ class Fanout:
                 for event in events:
                     self.stats["events_recovered"] = self.stats.get("events_recovered", 0) + 1
                     self._deliver(envelope(event_view(event), by_event.get(event.id, [])))
-            if until is not None:
-                self.last_id = max(self.last_id, until)
             if len(events) < FETCH_BATCH:
-                return
+                self.last_id = max(self.last_id, until)
 
     # -- delivery -----------------------------------------------------------------------------------
     def _deliver(self, item: dict[str, Any]) -> None:

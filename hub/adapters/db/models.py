@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -230,6 +231,9 @@ class Event(Base):
     #: The id of the HTTP request (or chat command) that wrote the event, for tracing.
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: PostgreSQL: the writing transaction's id (xid8), taken before the row's id is drawn; see
+    #: `hub.adapters.db.horizon`. NULL on SQLite.
+    xid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
         Index("ix_events_project_id_id", "project_id", "id"),

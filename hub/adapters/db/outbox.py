@@ -1,10 +1,15 @@
 """Writing a transaction's events to the outbox table in one statement.
 
-Event ids must become visible in id order (see the unit of work). On PostgreSQL a transaction-scoped
-advisory lock serialises the "insert events, commit" tail of writing transactions; here the lock and
-the insert are one statement (one round trip instead of two), and the events' ids are drawn after the
-lock is held because the rows to insert are produced by a join with the lock. On SQLite the write lock
-taken at `BEGIN IMMEDIATE` serialises writers already, and the insert is a plain Core insert.
+Readers must never step over an event whose transaction commits late (see `horizon.py`). On
+PostgreSQL writers commit in parallel (`OUTBOX_ORDERING=snapshot`, the default): the insert records
+the transaction's id (`pg_current_xact_id()`) in `events.xid` and takes the outbox advisory lock
+*shared* (writers never wait for each other), both in CTEs the rows are built from, so the
+transaction has its id and holds the lock before the sequence hands out the events' ids, which is
+what the readers' safe horizon rests on. The previous path stays selectable (`OUTBOX_ORDERING=lock`, a
+fallback and the write benchmark's "before"): the same lock taken exclusively, by the same
+statement before the ids are drawn, serialises the "insert events, commit" tail of writing
+transactions so ids commit in order. On SQLite the write lock taken at `BEGIN IMMEDIATE` serialises
+writers already, and the insert is a plain Core insert.
 
 Both are Core statements, not ORM flushes: the Event objects stay transient and get their ids set
 from `RETURNING`, which is all the notification hook, the publisher and the callers read.
@@ -25,19 +30,32 @@ from hub.adapters.db.models import Event
 #: Arbitrary constant naming the outbox lock.
 OUTBOX_LOCK = 0x5B0A4D
 
-_PG_INSERT = text(
-    """
-    WITH outbox_lock AS (SELECT pg_advisory_xact_lock(:lock_key))
-    INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at)
+#: The rows are built from `tx` and the lock's row: the transaction has its id, then the outbox lock
+#: (shared among parallel writers: readers see who may hold drawn ids, `horizon.py`; exclusive with
+#: `OUTBOX_ORDERING=lock`), before the sequence draws the first event id.
+_PG_INSERT = """
+    WITH tx AS MATERIALIZED (SELECT CAST(CAST(pg_current_xact_id() AS text) AS bigint) AS xid){lock}
+    INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid)
     SELECT e.project_id, e.actor_id, e.type, CAST(e.payload AS jsonb), e.request_id,
-           CAST(:created_at AS timestamptz)
-    FROM outbox_lock,
+           CAST(:created_at AS timestamptz), tx.xid
+    FROM tx{lock_from},
          unnest(CAST(:project_ids AS integer[]), CAST(:actor_ids AS integer[]), CAST(:types AS text[]),
                 CAST(:payloads AS text[]), CAST(:request_ids AS text[]))
            WITH ORDINALITY AS e(project_id, actor_id, type, payload, request_id, ord)
     ORDER BY e.ord
     RETURNING id
     """
+_PG_INSERT_PARALLEL = text(
+    _PG_INSERT.format(
+        lock=",\n         outbox_lock AS (SELECT pg_advisory_xact_lock_shared(:lock_key) FROM tx)",
+        lock_from=", outbox_lock",
+    )
+)
+_PG_INSERT_LOCKED = text(
+    _PG_INSERT.format(
+        lock=",\n         outbox_lock AS (SELECT pg_advisory_xact_lock(:lock_key) FROM tx)",
+        lock_from=", outbox_lock",
+    )
 )
 
 _EVENTS = cast(Table, Event.__table__)
@@ -45,9 +63,10 @@ _SQLITE_INSERT = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order
 
 
 async def write_events(
-    session: AsyncSession, events: Sequence[Event], now: datetime, *, sqlite: bool
+    session: AsyncSession, events: Sequence[Event], now: datetime, *, sqlite: bool, lock: bool = False
 ) -> None:
-    """Insert `events` (stamped `now`) in order and set their `id` and `created_at`."""
+    """Insert `events` (stamped `now`) in order and set their `id` and `created_at`; on PostgreSQL
+    with `lock`, under the outbox lock (`OUTBOX_ORDERING=lock`)."""
     for event in events:
         event.created_at = now
     if sqlite:
@@ -65,7 +84,6 @@ async def write_events(
         ids = list((await session.execute(_SQLITE_INSERT, rows)).scalars())
     else:
         params = {
-            "lock_key": OUTBOX_LOCK,
             "created_at": now,
             "project_ids": [e.project_id for e in events],
             "actor_ids": [e.actor_id for e in events],
@@ -73,8 +91,10 @@ async def write_events(
             "payloads": [orjson.dumps(e.payload, option=orjson.OPT_NON_STR_KEYS).decode() for e in events],
             "request_ids": [e.request_id for e in events],
         }
-        # Ids come from one sequence in insertion order, with the lock held: sorted = event order.
-        ids = sorted((await session.execute(_PG_INSERT, params)).scalars())
+        params["lock_key"] = OUTBOX_LOCK
+        statement = _PG_INSERT_LOCKED if lock else _PG_INSERT_PARALLEL
+        # Ids come from one sequence in insertion order (`ord`): sorted = event order.
+        ids = sorted((await session.execute(statement, params)).scalars())
     if len(ids) != len(events):
         raise RuntimeError(f"outbox insert returned {len(ids)} ids for {len(events)} events")
     for event, event_id in zip(events, ids, strict=True):

@@ -51,5 +51,3 @@ async def advance_position(session: AsyncSession, name: str, position: int, now:
         .where(ConsumerPosition.name == name)
         .values(position=position, updated_at=now)
     )
-
-

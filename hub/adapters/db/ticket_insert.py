@@ -77,22 +77,24 @@ _INSERT = text(
     """
 )
 
-#: The change and its event, for a statement that commits on its own. The outbox lock is taken once
-#: the ticket exists and before the event draws its id (the event's row is built from the lock's);
-#: the event's payload gets the ticket's id, number, key and sorted labels written into it.
-_INSERT_WITH_EVENT = text(
-    _CHANGE
-    + f""",
-    outbox_lock AS (SELECT pg_advisory_xact_lock(CAST(:lock_key AS bigint)) FROM ticket),
+#: The change and its event, for a statement that commits on its own. The event's row is built from
+#: the ticket's, so the transaction has its id (it wrote the ticket) before the event draws its id,
+#: and records it; the outbox lock is taken once the ticket exists and before that (shared, so
+#: readers see a writer that may hold a drawn id, `hub.adapters.db.horizon`; exclusive with
+#: `OUTBOX_ORDERING=lock`). The event's payload gets the ticket's id, number, key and
+#: sorted labels written into it.
+_EVENT_CTE = f""",
+    outbox_lock AS (SELECT {{lock}} FROM ticket),
     event AS (
-        INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at)
+        INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid)
         SELECT CAST(:project_id AS integer), CAST(:reporter_id AS integer), CAST(:event_type AS text),
                jsonb_set(jsonb_set(jsonb_set(jsonb_set(CAST(:payload AS jsonb),
                    '{{ticket,id}}', to_jsonb(ticket.id)),
                    '{{ticket,number}}', to_jsonb(ticket.number)),
                    '{{ticket,key}}', to_jsonb(seq.key || '-' || ticket.number)),
                    '{{ticket,labels}}', to_jsonb({_SORTED_LABELS})),
-               CAST(:request_id AS text), CAST(:created_at AS timestamptz)
+               CAST(:request_id AS text), CAST(:created_at AS timestamptz),
+               CAST(CAST(pg_current_xact_id() AS text) AS bigint)
         FROM ticket, seq, outbox_lock
         RETURNING id
     )
@@ -100,6 +102,11 @@ _INSERT_WITH_EVENT = text(
            assignee.name AS assignee_name, assignee.email AS assignee_email, event.id AS event_id
     FROM ticket CROSS JOIN seq CROSS JOIN event LEFT JOIN assignee ON true
     """
+_INSERT_WITH_EVENT = text(
+    _CHANGE + _EVENT_CTE.replace("{lock}", "pg_advisory_xact_lock_shared(CAST(:lock_key AS bigint))")
+)
+_INSERT_WITH_EVENT_LOCKED = text(
+    _CHANGE + _EVENT_CTE.replace("{lock}", "pg_advisory_xact_lock(CAST(:lock_key AS bigint))")
 )
 
 
@@ -109,13 +116,15 @@ async def insert_ticket(
     access: CreateAccess,
     *,
     event: Event | None = None,
+    lock: bool = False,
 ) -> AddedTicket | None:
     """Insert `new` if `access` lets its reporter create it and its assignee, if any, be assigned;
     None if not.
 
     With `event` (its payload a ticket view whose id, number, key and labels are filled in here), the
     event is written by the same statement, stamped with the ticket's `created_at`: run it on a
-    connection that commits each statement."""
+    connection that commits each statement; `lock` takes the outbox lock for it
+    (`OUTBOX_ORDERING=lock`)."""
     params: dict[str, Any] = {
         "project_id": new.project_id,
         "reporter_id": new.reporter.id,
@@ -134,9 +143,9 @@ async def insert_ticket(
     }
     statement = _INSERT
     if event is not None:
-        statement = _INSERT_WITH_EVENT
+        statement = _INSERT_WITH_EVENT_LOCKED if lock else _INSERT_WITH_EVENT
+        params["lock_key"] = OUTBOX_LOCK
         params.update(
-            lock_key=OUTBOX_LOCK,
             event_type=event.type,
             payload=orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS).decode(),
             request_id=event.request_id,

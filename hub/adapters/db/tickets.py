@@ -14,6 +14,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.engine import Database
+from hub.adapters.db.horizon import ordering
 from hub.adapters.db.models import Event, Membership, Project, Ticket, TicketLabel, TicketWatcher, User
 from hub.adapters.db.ticket_insert import insert_ticket
 from hub.domain.enums import Role
@@ -140,7 +141,7 @@ class PostgresTicketRepository(SqlTicketRepository):
         if event is None:
             return await insert_ticket(self._session, new, access)
         async with self._db.single_statements() as conn:
-            return await insert_ticket(conn, new, access, event=event)
+            return await insert_ticket(conn, new, access, event=event, lock=ordering(self._db) == "lock")
 
 
 def ticket_repository(session: AsyncSession, db: Database) -> SqlTicketRepository:

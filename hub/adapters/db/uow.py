@@ -4,10 +4,11 @@ Services record events with `emit()`; `commit()` writes them to the `events` tab
 transaction as the change (the outbox), commits, and only then hands them to the publisher. A crash
 between commit and publish loses nothing: the relay republishes committed events from the table.
 
-Event ids must become visible in id order, or a reader asking for `after=N` could step over an event
-whose transaction commits late. On PostgreSQL a transaction-scoped advisory lock serialises the short
-"insert events, commit" tail of writing transactions (taken by the events' insert itself, see
-`outbox.py`); SQLite serialises writers anyway.
+A reader asking for `after=N` must never step over an event whose transaction commits late. On
+PostgreSQL writers commit in parallel and record their transaction id with their events
+(`outbox.py`); readers stop at the safe horizon (`horizon.py`), past which a running transaction
+could still commit a lower id. `OUTBOX_ORDERING=lock` brings back the advisory lock that serialised
+the "insert events, commit" tail instead; SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.engine import Database
+from hub.adapters.db.horizon import ordering
 from hub.adapters.db.models import Event, Notification
 from hub.adapters.db.outbox import write_events
 from hub.adapters.db.tickets import SqlTicketRepository, ticket_repository
@@ -133,7 +135,9 @@ class UnitOfWork:
         notifications: Sequence[Notification] = []
         if events:
             await session.flush()  # whatever the service changed through the ORM goes first
-            await write_events(session, events, utcnow(), sqlite=self._db.is_sqlite)
+            await write_events(
+                session, events, utcnow(), sqlite=self._db.is_sqlite, lock=ordering(self._db) == "lock"
+            )
             if self._hook is not None:
                 notifications = await self._hook(session, events)
                 if notifications:

@@ -4,8 +4,8 @@ The `events` table is read in id order from a position kept in `consumer_positio
 One transaction reads a batch of events after the position, inserts a delivery for every enabled
 endpoint of the event's project whose filter matches, and moves the position past the batch, so an
 event is fanned out exactly once however often a worker dies, including events committed while no
-worker ran. Event ids become visible in id order (see `hub.adapters.db.uow`), so reading `id > position`
-never steps over a late commit.
+worker ran. Each batch stops at the outbox's safe horizon (`hub.adapters.db.horizon`): on PostgreSQL
+writers commit in parallel, and the position never passes an id whose transaction may still commit.
 
 Several workers may call `fan_out` at once: on PostgreSQL the position row is locked with
 `FOR UPDATE SKIP LOCKED` (the loser simply skips a round); SQLite serialises writers anyway.
@@ -16,6 +16,7 @@ The position row is kept by `hub.adapters.db.positions`, which the chat relays u
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -23,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.adapters.db.horizon import safe_horizon
 from hub.adapters.db.models import Event
 from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.uow import UnitOfWork
@@ -41,17 +43,21 @@ class FanOut:
     position: int | None
 
 
-async def _start_position(session: AsyncSession) -> int:
-    """Where the webhook consumer starts on its first run: no endpoint can miss an event from there.
+def _start_position(safe: int) -> Callable[[AsyncSession], Awaitable[int]]:
+    async def start(session: AsyncSession) -> int:
+        """Where the webhook consumer starts on its first run: no endpoint can miss an event from
+        there, and no transaction can still commit below it (`safe`, the horizon).
 
-    Endpoints only get events after their `events_after`, so older history need not be scanned.
-    The newest id is read first: an endpoint created after that read has a larger `events_after`.
-    """
-    newest = await last_event_id(session)
-    oldest_cutoff = await session.scalar(
-        select(func.min(WebhookEndpoint.events_after)).where(WebhookEndpoint.enabled)
-    )
-    return newest if oldest_cutoff is None else min(newest, int(oldest_cutoff))
+        Endpoints only get events after their `events_after`, so older history need not be scanned.
+        The newest id is read first: an endpoint created after that read has a larger `events_after`.
+        """
+        newest = min(await last_event_id(session), safe)
+        oldest_cutoff = await session.scalar(
+            select(func.min(WebhookEndpoint.events_after)).where(WebhookEndpoint.enabled)
+        )
+        return newest if oldest_cutoff is None else min(newest, int(oldest_cutoff))
+
+    return start
 
 
 async def any_enabled(uow: UnitOfWork) -> bool:
@@ -65,14 +71,14 @@ async def any_enabled(uow: UnitOfWork) -> bool:
 
 async def fan_out(uow: UnitOfWork, now: datetime, *, batch: int = BATCH) -> FanOut:
     """Queue deliveries for the next batch of outbox events and advance the position past them."""
+    safe = (await safe_horizon(uow.db)).events
     async with uow:
         session = uow.session
-        position = await lock_position(session, CONSUMER, _start_position, now)
+        position = await lock_position(session, CONSUMER, _start_position(safe), now)
         if position is None:
             return FanOut(0, 0, None)
-        events = list(
-            await session.scalars(select(Event).where(Event.id > position).order_by(Event.id).limit(batch))
-        )
+        query = select(Event).where(Event.id > position, Event.id <= safe).order_by(Event.id).limit(batch)
+        events = list(await session.scalars(query))
         if not events:
             await uow.commit()  # keeps a just-created position row
             return FanOut(0, 0, position)
