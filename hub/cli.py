@@ -227,7 +227,9 @@ def _serve_command(settings: Settings, args: argparse.Namespace) -> int:
             f"--workers {args.workers} needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://…): "
             "SQLite takes writes from one process only; run one process on SQLite"
         )
-    if args.workers > 1 and not (settings.redis_url or "").startswith(("redis://", "rediss://")):
+    if args.workers > 1 and not (settings.redis_url or "").startswith(
+        ("redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
+    ):
         raise ConfigError(
             f"--workers {args.workers} needs REDIS_URL=redis://…: workers share events and presence "
             "through Redis"

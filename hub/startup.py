@@ -113,8 +113,16 @@ async def check_redis(settings: Settings) -> None:
     if not url or url.startswith("memory://"):
         return
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
 
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    from hub.adapters.bus.cluster import CLUSTER_SCHEMES, node_url
+
+    client: Redis | RedisCluster
+    if url.partition("://")[0].lower() in CLUSTER_SCHEMES:
+        # Any node answers PING once the cluster client has read the slot map from one of them.
+        client = RedisCluster.from_url(node_url(url), socket_connect_timeout=2, socket_timeout=2)
+    else:
+        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
     async def ping() -> bool:
         # redis-py types ping for its sync and async clients at once; the async client's is awaitable.

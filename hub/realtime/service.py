@@ -23,6 +23,7 @@ from hub.realtime.connection import DEFAULT_LIMITS, Connection
 from hub.realtime.fanout import Fanout
 from hub.realtime.presence import PresenceHub
 from hub.realtime.publisher import EventPublisher
+from hub.services import retention
 from hub.services.views import event_view, notification_view
 
 log = logging.getLogger(__name__)
@@ -84,19 +85,20 @@ class Realtime:
         """Send the project's events after `after`, then go live with no gap and no duplicate."""
         conn.replaying = True
         self.fanout.register(conn)
+        # The fan-out delivers everything after its cursor to the socket from now on; the replay
+        # covers what it delivered before. Ids above the cursor may still be committing out of order.
+        until = self.fanout.position
         try:
+            query = select(Event).where(Event.project_id == conn.project_id, Event.id > after)
+            if until is not None:
+                query = query.where(Event.id <= until)
             async with self.db.read_session() as session:
-                rows = list(
-                    await session.scalars(
-                        select(Event)
-                        .where(Event.project_id == conn.project_id, Event.id > after)
-                        .order_by(Event.id)
-                        .limit(self.max_replay + 1)
-                    )
-                )
-            if len(rows) > self.max_replay:
+                # Events after `after` moved to the archive by retention cannot be replayed: resync.
+                gap = await retention.resume_gap(session, int(conn.project_id or 0), after)
+                rows = list(await session.scalars(query.order_by(Event.id).limit(self.max_replay + 1)))
+            if gap or len(rows) > self.max_replay:
                 conn.send(messages.RESYNC)
-                conn.last_event_id = max(rows[-1].id, self.fanout.last_id)
+                conn.last_event_id = max(rows[-1].id if rows else after, self.fanout.last_id)
                 return
             conn.last_event_id = after
             for event in rows:
@@ -111,21 +113,21 @@ class Realtime:
     async def replay_notifications(self, conn: Connection, after: int) -> None:
         conn.replaying = True
         self.fanout.register(conn)
+        until = self.fanout.position  # as for `replay_project`
         try:
+            query = select(Notification).where(
+                Notification.user_id == conn.actor.id,
+                Notification.event_id > after,
+                Notification.deliver_web == "immediate",
+            )
+            if until is not None:
+                query = query.where(Notification.event_id <= until)
             async with self.db.read_session() as session:
+                gap = await retention.notifications_gap(session, after)  # removed by retention: resync
                 rows = list(
-                    await session.scalars(
-                        select(Notification)
-                        .where(
-                            Notification.user_id == conn.actor.id,
-                            Notification.event_id > after,
-                            Notification.deliver_web == "immediate",
-                        )
-                        .order_by(Notification.event_id)
-                        .limit(self.max_replay + 1)
-                    )
+                    await session.scalars(query.order_by(Notification.event_id).limit(self.max_replay + 1))
                 )
-            if len(rows) > self.max_replay:
+            if gap or len(rows) > self.max_replay:
                 conn.send(messages.RESYNC)
                 conn.last_event_id = self.fanout.last_id
                 return

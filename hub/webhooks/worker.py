@@ -46,6 +46,7 @@ from hub.adapters.webhooks.sender import DEFAULT_TIMEOUT_SECONDS, AttemptResult,
 from hub.adapters.webhooks.signing import build_headers
 from hub.config import Settings
 from hub.context import UowFactory, uow_factory
+from hub.services import retention
 from hub.services.webhooks import claims as webhook_claims
 from hub.services.webhooks import outbox as webhook_outbox
 from hub.services.webhooks import results as webhook_results
@@ -57,7 +58,7 @@ from hub.webhooks.writer import ResultWriter
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY = 3600.0
+PRUNE_EVERY = 3600.0  # the default of RETENTION_INTERVAL_SECONDS
 #: Default lease beyond the attempt timeout: time to log the attempt before and record it after.
 LEASE_MARGIN = 5.0
 MIN_SLEEP = 0.02
@@ -129,6 +130,8 @@ class WebhookWorker:
         self._sleeping = False
         self._task: asyncio.Task[None] | None = None
         self._next_prune = 0.0
+        self.retention = retention.RetentionPolicy.from_settings(settings)
+        self.prune_every = settings.retention_interval_seconds
         self._new_events = True
         self._next_fan_out = 0.0
         #: Whether any endpoint is enabled, as last checked, and until when that answer is trusted.
@@ -219,7 +222,13 @@ class WebhookWorker:
                 return created
 
     async def prune(self) -> int:
-        return await webhook_results.prune(self._uow(), self._clock())
+        """Webhook attempts and finished deliveries past WEBHOOK_ATTEMPTS_RETENTION_DAYS; rows removed."""
+        keep = timedelta(days=self.retention.webhook_attempts_days)
+        return await webhook_results.prune(self._uow(), self._clock(), keep=keep)
+
+    async def apply_retention(self) -> dict[str, int]:
+        """Every retention rule (hub.services.retention), webhooks included; rows removed per table."""
+        return await retention.prune(self._uow, self.retention, self._clock())
 
     # --- the loop -------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -238,8 +247,8 @@ class WebhookWorker:
                         await self.fan_out()
                     delay = await self._dispatch()
                 if time.monotonic() >= self._next_prune:
-                    self._next_prune = time.monotonic() + PRUNE_EVERY
-                    await self.prune()
+                    self._next_prune = time.monotonic() + self.prune_every
+                    await self.apply_retention()
             except Exception:
                 log.exception("webhook worker round failed; retrying in %.1f s", self.poll_interval)
                 delay = self.poll_interval

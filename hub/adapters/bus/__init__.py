@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from hub.adapters.bus.base import BusUnavailable, EventBus, Listener, ReconnectCallback
+from hub.adapters.bus.cluster import CLUSTER_SCHEMES, RedisClusterBus
 from hub.adapters.bus.memory import MemoryBus
 from hub.adapters.bus.redis import RedisBus
 
@@ -18,13 +19,15 @@ __all__ = [
     "MemoryBus",
     "ReconnectCallback",
     "RedisBus",
+    "RedisClusterBus",
     "create_bus",
 ]
 
 
 def create_bus(url: str | None, *, prefix: str = "sb") -> EventBus:
     """Return the bus backend for ``url``: ``None``, ``""`` or ``memory://`` -> :class:`MemoryBus`;
-    ``redis://`` / ``rediss://`` -> :class:`RedisBus` with channels namespaced by ``prefix``.
+    ``redis://`` / ``rediss://`` -> :class:`RedisBus` with channels namespaced by ``prefix``;
+    ``redis+cluster://`` / ``rediss+cluster://`` -> :class:`RedisClusterBus` (sharded pub/sub).
 
     :raises ValueError: unsupported URL scheme.
     """
@@ -35,4 +38,8 @@ def create_bus(url: str | None, *, prefix: str = "sb") -> EventBus:
         return MemoryBus()
     if scheme in ("redis", "rediss"):
         return RedisBus(url, prefix=prefix)
-    raise ValueError(f"unsupported event bus URL scheme {scheme!r}; use memory://, redis:// or rediss://")
+    if scheme in CLUSTER_SCHEMES:
+        return RedisClusterBus(url, prefix=prefix)
+    raise ValueError(
+        f"unsupported event bus URL scheme {scheme!r}; use memory://, redis://, rediss:// or redis+cluster://"
+    )

@@ -19,6 +19,10 @@ Design in short:
   the subscriber, and a publish fails fast with :class:`BusUnavailable` instead of retrying for seconds.
 
 Channels are stored in Redis as ``"{prefix}:{channel}"`` so several deployments can share one Redis.
+
+With ``sharded=True`` the same machinery speaks sharded pub/sub (``SSUBSCRIBE``/``SUNSUBSCRIBE``/
+``SPUBLISH``, Redis 7) to *one* node of a Redis Cluster; :class:`~hub.adapters.bus.cluster.RedisClusterBus`
+runs one such bus per master and routes each channel to the master that owns its slot.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import ConnectionPool, Redis
@@ -33,6 +38,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.adapters.bus.base import BusUnavailable, EventBus, Listener, ReconnectCallback
@@ -59,6 +65,9 @@ class RedisBus(EventBus):
         apply to subscriber reads (they use explicit timeouts, see above).
     :param connect_timeout: TCP connect timeout, for both connections.
     :param start_timeout: how long :meth:`start` waits for the first subscription before giving up.
+    :param sharded: use sharded pub/sub (one node of a Redis Cluster; see the module docstring).
+    :param on_moved: called when the node refused a subscription (``MOVED``: the slot lives elsewhere)
+        or dropped one because its slot migrated; the cluster bus uses it to re-read the topology.
     """
 
     def __init__(
@@ -73,8 +82,16 @@ class RedisBus(EventBus):
         socket_timeout: float = 2.0,
         connect_timeout: float = 2.0,
         start_timeout: float = 5.0,
+        sharded: bool = False,
+        on_moved: Callable[[], None] | None = None,
     ) -> None:
         self._url = url
+        self._sharded = sharded
+        self._on_moved = on_moved
+        self._subscribe, self._unsubscribe = (
+            ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        )
+        self._message_kind = b"smessage" if sharded else b"message"
         self._prefix = f"{prefix}:"
         self._ping_interval = ping_interval
         self._pong_timeout = pong_timeout
@@ -184,7 +201,7 @@ class RedisBus(EventBus):
     # -- public API --------------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: bytes) -> None:
-        """PUBLISH ``message`` on the prefixed channel.
+        """PUBLISH (SPUBLISH when sharded) ``message`` on the prefixed channel.
 
         Independent of :attr:`healthy`: if Redis accepts the PUBLISH, other processes receive it even
         while this process's own subscriber is reconnecting.
@@ -195,7 +212,10 @@ class RedisBus(EventBus):
         if publisher is None:
             raise BusUnavailable("redis bus is not started")
         try:
-            await publisher.publish(self._prefix + channel, message)
+            if self._sharded:
+                await publisher.execute_command("SPUBLISH", self._prefix + channel, message)  # type: ignore[no-untyped-call]
+            else:
+                await publisher.publish(self._prefix + channel, message)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise BusUnavailable(f"cannot publish to Redis at {self._where()}: {exc}") from exc
 
@@ -213,6 +233,11 @@ class RedisBus(EventBus):
     def healthy(self) -> bool:
         """True while the subscriber connection is up and its subscriptions are established."""
         return self._healthy
+
+    @property
+    def started(self) -> bool:
+        """Between a successful :meth:`start` and :meth:`stop`."""
+        return self._supervisor is not None
 
     def on_reconnect(self, callback: ReconnectCallback) -> None:
         """Await ``callback`` (in a background task) after each recovery from an outage."""
@@ -250,6 +275,11 @@ class RedisBus(EventBus):
                 await self._run_connection(connection)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 self._log_loss(exc)
+            except ResponseError as exc:
+                # MOVED/ASK/CLUSTERDOWN for a (S)SUBSCRIBE: this node no longer serves one of our slots.
+                logger.warning("redis bus subscription refused at %s: %s", self._where(), exc)
+                self._log_loss(exc)
+                self._moved()
             except Exception as exc:
                 # Never let the subscriber die: log loudly and go through the same reconnect path.
                 logger.exception("redis bus subscriber failed unexpectedly")
@@ -308,10 +338,15 @@ class RedisBus(EventBus):
     def _handle_frame(self, frame: Any) -> None:
         if isinstance(frame, list):
             kind = frame[0]
-            if kind == b"message":
+            if kind == self._message_kind:
                 channel = self._names.get(frame[1])
                 if channel is not None:
                     self._listeners.dispatch(channel, frame[2])
+            elif kind == b"sunsubscribe" and frame[1] in self._names:
+                # Unasked-for: the channel's slot migrated to another node. Reconnecting re-reads
+                # which channels belong here (via on_moved) instead of silently receiving nothing.
+                self._moved()
+                raise RedisConnectionError(f"slot of {frame[1]!r} moved away from {self._where()}")
             elif kind == b"pong":
                 self._handle_pong(frame[1])
             # (un)subscribe confirmations carry nothing we need: the PING barrier follows them.
@@ -357,9 +392,9 @@ class RedisBus(EventBus):
             to_unsubscribe = sorted(self._subscribed - wanted)
             commands: list[tuple[Any, ...]] = []
             if to_subscribe:
-                commands.append(("SUBSCRIBE", *(self._prefix + c for c in to_subscribe)))
+                commands.append((self._subscribe, *(self._prefix + c for c in to_subscribe)))
             if to_unsubscribe:
-                commands.append(("UNSUBSCRIBE", *(self._prefix + c for c in to_unsubscribe)))
+                commands.append((self._unsubscribe, *(self._prefix + c for c in to_unsubscribe)))
             # A listener change that cancels out (last listener removed and re-added before this ran)
             # sends no command but still needs a barrier, or wait_subscribed() would wait for a PING.
             if not commands and not self._ping_requested and self._generation == self._sent_generation:
@@ -387,6 +422,10 @@ class RedisBus(EventBus):
         self._generation += 1
         if self._wake is not None:
             self._wake.set()
+
+    def _moved(self) -> None:
+        if self._on_moved is not None:
+            self._on_moved()
 
     def _connection_lost(self) -> None:
         self._healthy = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from hub.adapters.presence.base import PresenceStore, PresenceUnavailable, PresenceUser
+from hub.adapters.presence.cluster import RedisClusterPresence
 from hub.adapters.presence.memory import MemoryPresence
 from hub.adapters.presence.redis import RedisPresence
 
@@ -16,6 +17,7 @@ __all__ = [
     "PresenceStore",
     "PresenceUnavailable",
     "PresenceUser",
+    "RedisClusterPresence",
     "RedisPresence",
     "create_presence",
 ]
@@ -24,7 +26,8 @@ __all__ = [
 def create_presence(url: str | None, *, instance_id: str, prefix: str = "sb") -> PresenceStore:
     """Return the presence backend for ``url``: ``None``, ``""`` or ``memory://`` ->
     :class:`MemoryPresence` (``instance_id`` unused); ``redis://`` / ``rediss://`` ->
-    :class:`RedisPresence` keyed under ``prefix``. ``instance_id`` must be unique per process start.
+    :class:`RedisPresence` keyed under ``prefix``; ``redis+cluster://`` / ``rediss+cluster://`` ->
+    :class:`RedisClusterPresence` (slot-local keys). ``instance_id`` must be unique per process start.
 
     :raises ValueError: unsupported URL scheme, or an invalid ``instance_id`` for Redis.
     """
@@ -35,4 +38,8 @@ def create_presence(url: str | None, *, instance_id: str, prefix: str = "sb") ->
         return MemoryPresence()
     if scheme in ("redis", "rediss"):
         return RedisPresence(url, instance_id=instance_id, prefix=prefix)
-    raise ValueError(f"unsupported presence URL scheme {scheme!r}; use memory://, redis:// or rediss://")
+    if scheme in ("redis+cluster", "rediss+cluster"):
+        return RedisClusterPresence(url, instance_id=instance_id, prefix=prefix)
+    raise ValueError(
+        f"unsupported presence URL scheme {scheme!r}; use memory://, redis://, rediss:// or redis+cluster://"
+    )

@@ -14,7 +14,9 @@ Data layout (``P`` = prefix, ``I`` = instance id):
 
 ``join``, ``leave`` and :meth:`~RedisPresence.expired_users` run as Lua scripts, so "was this the user's
 first/last live connection?" is decided atomically across instances. The scripts look up heartbeat keys
-they compute themselves, which standalone Redis and Sentinel allow (Redis Cluster would not).
+they compute themselves, which standalone Redis and Sentinel allow; on a Redis Cluster
+:class:`~hub.adapters.presence.cluster.RedisClusterPresence` keeps every key a script touches in the
+project's hash slot.
 Each script scans the project's hash: O(connections in the project), fine for team-sized projects.
 """
 
@@ -31,6 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
@@ -170,7 +173,7 @@ class RedisPresence(PresenceStore):
         # Distinguishes this process from an earlier one that used the same instance id.
         self._incarnation = secrets.token_hex(8)
 
-        self._redis: Redis | None = None
+        self._redis: Redis | RedisCluster | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._heartbeat_task: asyncio.Task[None] | None = None
         # Our own connections, to rewrite them when our entries were lost (Redis restart, or we were
@@ -184,16 +187,9 @@ class RedisPresence(PresenceStore):
         unreachable) and start heart-beating."""
         if self._redis is not None:
             raise RuntimeError("RedisPresence is already started")
-        self._redis = Redis.from_url(
-            self._url,
-            socket_timeout=2.0,
-            socket_connect_timeout=2.0,
-            socket_keepalive=True,
-            health_check_interval=30,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self._redis = self._connect()
         self._scripts = {
-            name: self._redis.register_script(source)
+            name: self._script_client().register_script(source)
             for name, source in (("join", _JOIN), ("leave", _LEAVE), ("reap", _REAP))
         }
         try:
@@ -216,17 +212,18 @@ class RedisPresence(PresenceStore):
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        client, self._redis = self._redis, None
+        client = self._redis
         if client is None:
             return
         try:
             if deregister:
                 try:
-                    await client.delete(self._instance_key)
+                    await self._deregister()
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                     logger.warning("could not deregister presence instance %s: %s", self._instance_id, exc)
         finally:
             self._local.clear()
+            self._redis = None
             await client.aclose()
 
     # -- connections -------------------------------------------------------------------------------
@@ -247,8 +244,8 @@ class RedisPresence(PresenceStore):
             with self._unavailable("join"):
                 result = await self._scripts["join"](
                     keys=[self._project_key(project_id)],
-                    args=[self._field(conn_id), _dump(entry), user_id, self._instance_prefix],
-                    client=self._client(),
+                    args=[self._field(conn_id), _dump(entry), user_id, self._instance_prefix_for(project_id)],
+                    client=self._script_client(),
                 )
         except PresenceUnavailable:
             # Not in Redis, so not ours to re-register later either (the caller sees the failure).
@@ -273,8 +270,8 @@ class RedisPresence(PresenceStore):
         with self._unavailable("leave"):
             result = await self._scripts["leave"](
                 keys=[self._project_key(project_id)],
-                args=[self._field(conn_id), self._instance_prefix],
-                client=self._client(),
+                args=[self._field(conn_id), self._instance_prefix_for(project_id)],
+                client=self._script_client(),
             )
         return bool(result == 1)
 
@@ -317,7 +314,7 @@ class RedisPresence(PresenceStore):
                 raw_entries, raw_typing = await pipe.execute()
             entries = {field.decode(): json.loads(value) for field, value in raw_entries.items()}
             instances = sorted({entry["instance"] for entry in entries.values()})
-            heartbeat_keys = [self._instance_prefix + instance for instance in instances]
+            heartbeat_keys = [self._instance_prefix_for(project_id) + instance for instance in instances]
             heartbeats = await client.mget(heartbeat_keys) if heartbeat_keys else []
         alive = {instance for instance, beat in zip(instances, heartbeats, strict=True) if beat is not None}
         connections = [
@@ -365,13 +362,38 @@ class RedisPresence(PresenceStore):
         no live connection left (sorted). Exactly one caller gets each such user."""
         with self._unavailable("expired_users"):
             gone = await self._scripts["reap"](
-                keys=[self._project_key(project_id)], args=[self._instance_prefix], client=self._client()
+                keys=[self._project_key(project_id)],
+                args=[self._instance_prefix_for(project_id)],
+                client=self._script_client(),
             )
         return sorted(int(user_id) for user_id in gone)
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _client(self) -> Redis:
+    def _connect(self) -> Redis | RedisCluster:
+        return Redis.from_url(
+            self._url,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            socket_keepalive=True,
+            health_check_interval=30,
+            retry=Retry(NoBackoff(), 1),
+        )
+
+    async def _deregister(self) -> None:
+        await self._client().delete(self._instance_key)
+
+    def _instance_prefix_for(self, project_id: int) -> str:
+        """Prefix of the heartbeat keys that count for ``project_id``'s connections (one for all
+        projects here; per project on a cluster, so the scripts stay in one slot)."""
+        return self._instance_prefix
+
+    def _script_client(self) -> Redis:
+        # redis-py types AsyncScript for the standalone client only; with a RedisCluster it runs
+        # EVALSHA on the node of KEYS[1] (and loads the script there on NOSCRIPT), which is what we need.
+        return cast("Redis", self._client())
+
+    def _client(self) -> Redis | RedisCluster:
         if self._redis is None:
             raise PresenceUnavailable("redis presence is not started")
         return self._redis

@@ -16,7 +16,8 @@ __all__ = ["Hit", "MemoryRateLimiter", "Rate", "RateLimiter", "RedisRateLimiter"
 
 def create_limiter(url: str | None, *, prefix: str = "sb") -> RateLimiter:
     """``None``, ``""`` or ``memory://`` -> :class:`MemoryRateLimiter` (limits per process);
-    ``redis://`` / ``rediss://`` -> :class:`RedisRateLimiter` (limits shared by every instance).
+    ``redis://`` / ``rediss://`` -> :class:`RedisRateLimiter` (limits shared by every instance);
+    ``redis+cluster://`` / ``rediss+cluster://`` -> the same over a Redis Cluster.
 
     :raises ValueError: unsupported URL scheme.
     """
@@ -27,4 +28,8 @@ def create_limiter(url: str | None, *, prefix: str = "sb") -> RateLimiter:
         return MemoryRateLimiter()
     if scheme in ("redis", "rediss"):
         return RedisRateLimiter(url, prefix=prefix)
-    raise ValueError(f"unsupported rate limiter URL scheme {scheme!r}; use memory://, redis:// or rediss://")
+    if scheme in ("redis+cluster", "rediss+cluster"):
+        return RedisRateLimiter(url, prefix=prefix, cluster=True)
+    raise ValueError(
+        f"unsupported rate limiter URL scheme {scheme!r}; use memory://, redis://, rediss:// or redis+cluster://"
+    )

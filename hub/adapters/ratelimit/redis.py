@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -54,29 +55,37 @@ class RedisRateLimiter(RateLimiter):
         timeout: float = 0.5,
         retry_interval: float = 5.0,
         fallback: MemoryRateLimiter | None = None,
+        cluster: bool = False,
     ) -> None:
         self._url = url
+        self._cluster = cluster
         self._prefix = f"{prefix}:rl:"
         self._timeout = timeout
         self.retry_interval = retry_interval
         self.fallback = fallback or MemoryRateLimiter()
         self.errors = 0
-        self._redis: Redis | None = None
+        self._redis: Redis | RedisCluster | None = None
         self._script: Any = None
         self._down_until = 0.0
         self._logged_at = float("-inf")
 
     async def start(self) -> None:
         if self._redis is None:
-            self._redis = Redis.from_url(
-                self._url,
-                socket_timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
-                socket_keepalive=True,
-                health_check_interval=30,
-                retry=Retry(NoBackoff(), 1),
-            )
-            self._script = self._redis.register_script(_HIT)
+            options: dict[str, Any] = {
+                "socket_timeout": self._timeout,
+                "socket_connect_timeout": self._timeout,
+                "socket_keepalive": True,
+                "retry": Retry(NoBackoff(), 1),
+            }
+            if self._cluster:
+                # One key per script call, so any slot will do; a down master only affects its keys.
+                scheme, sep, rest = self._url.partition("://")
+                url = f"{scheme.lower().removesuffix('+cluster')}{sep}{rest}"
+                self._redis = RedisCluster.from_url(url, require_full_coverage=False, **options)
+            else:
+                self._redis = Redis.from_url(self._url, health_check_interval=30, **options)
+            # redis-py types AsyncScript for the standalone client only; on a cluster: KEYS[1]'s node.
+            self._script = cast("Redis", self._redis).register_script(_HIT)
 
     async def stop(self) -> None:
         client, self._redis = self._redis, None

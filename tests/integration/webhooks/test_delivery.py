@@ -157,15 +157,14 @@ async def test_a_commit_wakes_the_worker_at_once(
 ) -> None:
     owner, pid = await admin_and_project(api)
     await create_hook(api, owner, pid, receiver.url())
-    worker = make_worker(poll_interval=30)
+    worker = make_worker(poll_interval=3600)
     context.publisher = worker.notify_new_events
     await worker.start()
-    # Settled into its (long) sleep: from here only a wake-up can make it deliver promptly.
+    # Settled into its hour-long sleep: from here only the commit's wake-up can make it deliver
+    # within the test's minute (no wall-clock threshold: a loaded machine only makes it slower).
     await wait_until(lambda: worker.asleep, what="the worker to settle into its sleep")
-    started = time.monotonic()
     await api.ticket(owner, pid)
-    [hit] = await receiver.wait_for(1, within=5)
-    assert hit.at - started < 1.0
+    await receiver.wait_for(1, within=60)
     await worker.stop()
 
 
@@ -305,9 +304,12 @@ async def test_a_worker_with_no_enabled_endpoint_does_no_outbox_work_until_woken
         statements.append(statement)
 
     engine = context.db.engine.sync_engine
+    await worker.start()
+    # Its first round runs the retention prune (which reads every consumer's position); it is asleep
+    # after that round, and only then do the ten wake-ups begin.
+    await wait_until(lambda: worker.asleep, what="the worker's first round")
     sa_event.listen(engine, "before_cursor_execute", record)
     try:
-        await worker.start()
         for n in range(10):
             ticket = await api.ticket(owner, pid, title=f"quiet {n}")
             await worker.notify_new_events()
@@ -316,8 +318,7 @@ async def test_a_worker_with_no_enabled_endpoint_does_no_outbox_work_until_woken
         await wait_until(lambda: worker.asleep, what="the worker to handle the last wake-up")
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
-    # No fan-out (it moves the consumer position) and no claims (they look for due deliveries); the
-    # hourly prune may run once.
+    # No fan-out (it moves the consumer position) and no claims (they look for due deliveries).
     assert [s for s in statements if "consumer_positions" in s or "next_attempt_at" in s] == []
     hook = await create_hook(api, owner, pid, receiver.url())
     worker.wake()  # what the API does after creating an endpoint
