@@ -8,7 +8,19 @@ from quart_schema import HttpSecurityScheme, Info, QuartSchema, hide
 from bots.discord.runtime import install as install_discord
 from bots.slack.runtime import install as install_slack
 from hub.adapters.ratelimit import create_limiter
-from hub.api import auth, chat, notifications, observe, projects, system, tickets, users, webhooks
+from hub.api import (
+    auth,
+    chat,
+    hooks,
+    integrations,
+    notifications,
+    observe,
+    projects,
+    system,
+    tickets,
+    users,
+    webhooks,
+)
 from hub.api.errors import install_error_handlers
 from hub.api.http import bound_path_ids, install_http_policies
 from hub.api.openapi import HubOpenAPI
@@ -54,6 +66,8 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         webhooks.bp,
         chat.bp,
         users.bp,
+        integrations.bp,
+        hooks.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

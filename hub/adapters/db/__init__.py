@@ -1,3 +1,9 @@
 """Database adapter: SQLAlchemy models, engine, unit of work."""
 
-from hub.adapters.db import chat_models, models, webhook_models  # noqa: F401
+from hub.adapters.db import (  # noqa: F401
+    chat_models,
+    integration_models,
+    models,
+    retention_models,
+    webhook_models,
+)
