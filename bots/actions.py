@@ -162,7 +162,8 @@ class Actions:
         if not found:
             return Result(f"{heading}: none.")
         lines = "\n".join(f"• {ticket_line(t)}" for t in found)
-        return Result(f"{heading}:\n{lines}", tickets=found)
+        key = None if command.mine else project["key"]
+        return Result(f"{heading}:\n{lines}", tickets=found, project_key=key)
 
     async def _show(self, place: Place, command: c.Show, actor: Actor) -> Result:
         ticket = await tickets.get_ticket(self.uow(), actor, command.ref)
@@ -237,11 +238,13 @@ class Actions:
             self.uow(), actor, platform=place.platform, team_id=place.user.team_id,
             channel_id=place.channel_id, project_key=command.project_key, event_types=command.event_types,
             labels=command.labels, format=command.format, summary=command.summary,
+            mentions=command.mentions,
         )  # fmt: skip
         kinds = ", ".join(sub["event_types"] or ["everything"])
         labels = f", labels {', '.join(sub['labels'])}" if sub["labels"] else ""
+        quiet = "" if sub.get("mentions", True) else ", no mentions"
         return Result(
-            f"This channel now gets {sub['project_key']} updates ({kinds}{labels}, {sub['format']})."
+            f"This channel now gets {sub['project_key']} updates ({kinds}{labels}, {sub['format']}{quiet})."
         )
 
     async def _unsubscribe(self, place: Place, command: c.Unsubscribe, actor: Actor) -> Result:

@@ -69,6 +69,8 @@ class Subscribe:
     labels: tuple[str, ...] = ()
     format: str = "compact"
     summary: bool = False
+    #: `mentions:off` / `mentions:on`; None leaves the channel's setting as it is.
+    mentions: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ USAGE = {
     "comment": "`comment KEY-N <text>`",
     "who": "`who [KEY]` — who is online and who works on what",
     "link": "`link CODE` — link your chat account (get a code on the board: Profile → Chat accounts)",
-    "subscribe": "`subscribe KEY [events…] [label:x] [format:compact|detailed] [summary:on]` — relay here",
+    "subscribe": "`subscribe KEY [events…] [label:x] [format:compact|detailed] [summary:on] [mentions:off]` "
+    "— relay here",
     "unsubscribe": "`unsubscribe [KEY]` — stop relaying a project (or all of yours) into this channel",
     "prefs": "`prefs` · `prefs comment_added slack off` · `prefs quiet 22:00-08:00 Europe/Berlin`",
     "help": "`help [command]`",
@@ -184,6 +185,7 @@ def _subscribe(args: list[str], rest: str) -> Command:
     kinds: list[str] = []
     labels: list[str] = []
     fmt, summary = "compact", False
+    mentions: bool | None = None
     for token in " ".join(args[1:]).replace(",", " ").split():
         name, sep, value = token.partition(":")
         if sep and name.lower() == "label" and value:
@@ -194,11 +196,13 @@ def _subscribe(args: list[str], rest: str) -> Command:
             fmt = value.lower()
         elif sep and name.lower() == "summary":
             summary = value.lower() in ("on", "yes", "true", "1")
+        elif sep and name.lower() == "mentions":
+            mentions = value.lower() in ("on", "yes", "true", "1")
         elif sep:
             raise _fail("subscribe", f"I don't know the option {token!r}.")
         else:
             kinds.append(token.lower())
-    return Subscribe(key, tuple(kinds) or None, tuple(labels), fmt, summary)
+    return Subscribe(key, tuple(kinds) or None, tuple(labels), fmt, summary, mentions)
 
 
 def _unsubscribe(args: list[str], rest: str) -> Command:

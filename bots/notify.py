@@ -6,8 +6,11 @@ Two durable consumers over `notifications` (see `hub.services.chat.notify`):
   user, then the position moves past it (one transaction per notification: a crash in between can
   repeat at most that one DM — at-least-once, documented in docs/slack.md);
 - digests: at `digest_hour` in each user's time zone, one DM per user a day listing the
-  notifications routed `digest` since their previous digest. A digest the platform refuses
-  (`RejectedMessageError`) is not marked sent: the next check (a minute later) tries again.
+  notifications routed `digest` since their previous digest — to one account only, the most
+  recently linked one that can take messages, however many workspaces (guilds) the user linked. A
+  digest the platform refuses (`RejectedMessageError`) is not marked sent: it is tried again every
+  `digest_retry_seconds`, `digest_attempts` times in all, then given up for the day with an error
+  in the log (its notifications stay for the next day's digest).
 
 `clock` decides when digests are due, so tests move time instead of waiting a day. An optional
 `RelayObserver` (the hub's metrics) hears how long after its notification each DM went out (`kind`
@@ -49,6 +52,8 @@ class Notifier:
         poll_interval: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
         observer: RelayObserver | None = None,
+        digest_attempts: int = 5,
+        digest_retry_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.sink = sink
@@ -56,6 +61,10 @@ class Notifier:
         self.platform = sink.platform
         self.consumer = f"{sink.platform}-dm"
         self.digest_hour = digest_hour
+        #: Settings CHAT_DIGEST_ATTEMPTS and CHAT_DIGEST_RETRY_SECONDS (docs/operations.md); a retry
+        #: interval of 0 tries again at the next check (`DIGEST_CHECK`).
+        self.digest_attempts = digest_attempts
+        self.digest_retry_seconds = digest_retry_seconds
         self.poll_interval = poll_interval
         self._clock = clock
         self._wake = asyncio.Event()
@@ -138,29 +147,47 @@ class Notifier:
         now = self._clock()
         sent = 0
         for digest in await chat_notify.due_digests(
-            self.uow(), platform=self.platform, now=now, hour=self.digest_hour
-        ):
+            self.uow(), platform=self.platform, now=now, hour=self.digest_hour,
+            retry_seconds=self.digest_retry_seconds,
+        ):  # fmt: skip
             delivered, refused = await self._send_digest(digest)
             sent += delivered
             if refused:
-                continue  # not marked sent: the next check tries that day's digest again
+                await self._refused(digest, now)
+                continue
             await chat_notify.mark_digest_sent(
                 self.uow(), platform=self.platform, user_id=digest.user_id, position=digest.position, now=now
             )
         return sent
 
+    async def _refused(self, digest: chat_notify.Digest, now: datetime) -> None:
+        """Not marked sent: tried again after the retry interval, until the attempts are spent."""
+        attempts = digest.attempts + 1
+        if attempts < self.digest_attempts:
+            await chat_notify.record_digest_refusal(
+                self.uow(), platform=self.platform, user_id=digest.user_id, attempts=attempts, now=now
+            )
+            return
+        log.error(
+            "%s: giving up today's digest for user %s after %d refused attempts; its %d notification(s) "
+            "wait for the next digest",
+            self.consumer, digest.user_id, attempts, len(digest.notifications),
+        )  # fmt: skip
+        await chat_notify.give_up_digest(self.uow(), platform=self.platform, digest=digest, now=now)
+
     async def _send_digest(self, digest: chat_notify.Digest) -> tuple[int, bool]:
-        """(accounts that got the digest, whether the platform refused the message itself). A refused
-        digest must not count as sent, or that day's notifications are lost; an account that cannot
-        take messages at all (gone, blocked the bot) is skipped."""
-        delivered, refused = 0, False
+        """(1 if an account got the digest else 0, whether the platform refused the message itself).
+        One destination: the accounts in order (most recently linked first) until one takes it; an
+        account that cannot take messages at all (gone, blocked the bot, workspace uninstalled) is
+        skipped for the next. A refused digest must not count as sent, or that day's notifications
+        are lost."""
         for account in digest.accounts if digest.notifications else []:
             try:
                 await self.sink.send_digest(account, digest.notifications)
-                delivered += 1
+                return 1, False
             except RejectedMessageError as error:
-                refused = True
                 log.error("%s: digest for %s refused: %s", self.consumer, account.external_id, error)
+                return 0, True
             except PermanentSendError as error:
                 log.warning("%s: cannot send digest to %s: %s", self.consumer, account.external_id, error)
-        return delivered, refused
+        return 0, False

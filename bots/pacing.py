@@ -2,7 +2,9 @@
 
 `ChannelPacer.slot(channel)` returns when the channel may take another message; callers for the same
 channel queue behind each other, other channels are not held up. Edits (`chat.update`) are not paced
-per channel: Slack limits those per workspace, and the client's 429 handler covers that.
+per channel: Slack limits those per workspace; a 429 there makes that channel's lane wait
+(`bots/lanes.py`). `quiet_for(channel)` tells the relay when a channel's window has passed: it hands
+a channel new events only then, so whatever happened meanwhile is coalesced into one round.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class ChannelPacer:
             self._next[channel] = now + self.interval
             self.last_post = now
 
-    def quiet_for(self) -> float:
-        """Seconds until the pacing window of the most recent post has passed (0 if it has)."""
-        return max(0.0, self.last_post + self.interval - self._clock())
+    def quiet_for(self, channel: str | None = None) -> float:
+        """Seconds until the pacing window of the channel's (None: any channel's) most recent post has
+        passed (0 if it has)."""
+        if channel is None:
+            return max(0.0, self.last_post + self.interval - self._clock())
+        return max(0.0, self._next.get(channel, float("-inf")) - self._clock())

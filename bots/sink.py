@@ -4,12 +4,15 @@ Everything platform-specific — rendering, message ids, API calls — lives beh
 
     Exception
     ├── PermanentSendError   the target cannot take messages (channel gone, bot removed, user
-    │   │                    unknown): the relay logs it and moves on, never retrying forever
+    │   │                    unknown): the relay pauses that subscription (and tells its creator),
+    │   │                    never retrying forever
     │   └── RejectedMessageError   the platform refused this message itself (too long, past a
     │                        block limit): a bug of our rendering; the relay skips it, a digest
     │                        is not marked sent
-    └── anything else        transient (rate limit retries exhausted, network, 5xx): the relay
-                             keeps its position and tries the whole round again later
+    ├── RateLimitedError     the platform asked us to wait `retry_after` seconds: that channel's
+    │                        lane waits, the others go on (not counted as a failure)
+    └── anything else        transient (network, 5xx): that channel keeps its cursor and is tried
+                             again with exponential backoff; paused after too many in a row
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ class PermanentSendError(Exception):
 
 class RejectedMessageError(PermanentSendError):
     """The platform refused the message we built (its size or shape), not the destination."""
+
+
+class RateLimitedError(Exception):
+    """The platform answered 429 for this call: try this destination again after `retry_after` s."""
+
+    def __init__(self, what: str, retry_after: float) -> None:
+        super().__init__(f"{what}: rate limited, retry after {retry_after:g} s")
+        self.retry_after = retry_after
 
 
 class RelaySink(Protocol):
@@ -75,6 +86,12 @@ class RelaySink(Protocol):
 
     async def send_dm(self, account: ChatUser, notification: dict[str, Any]) -> None:
         """A direct message for one notification."""
+
+    async def send_pause_note(
+        self, account: ChatUser, channel_id: str, project_key: str, reason: str
+    ) -> None:
+        """Tell a subscription's creator (a DM) that relaying `project_key` into `channel_id` stopped
+        for `reason`, and how to resume it."""
 
     async def send_digest(self, account: ChatUser, notifications: list[dict[str, Any]]) -> None:
         """One direct message listing a day's digest notifications."""

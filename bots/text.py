@@ -15,8 +15,17 @@ STATUS_LABELS = {
     "canceled": "Canceled",
 }
 PRIORITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High", "urgent": "Urgent"}
-#: REST writes (`api`) come from the board or scripts; chat shows both as "web".
-ORIGIN_LABELS = {"web": "web", "api": "web", "slack": "Slack", "discord": "Discord"}
+#: REST writes (`api`) come from the board or scripts; chat shows both as "web". Inbound integrations'
+#: changes (docs/integrations.md) name their sender; generic ones say "integration".
+ORIGIN_LABELS = {
+    "web": "web",
+    "api": "web",
+    "slack": "Slack",
+    "discord": "Discord",
+    "github": "GitHub",
+    "alertmanager": "Alertmanager",
+    "integration": "integration",
+}
 
 
 def status_label(status: str | None) -> str:
@@ -57,10 +66,12 @@ def _changed(ticket: dict[str, Any], changes: dict[str, Any]) -> str:
     return f"changed {', '.join(sorted(changes)) or 'details'}"
 
 
+#: How an assignment reads in a thread (the Slack relay mentions the new assignee after it).
+ASSIGNED = "assigned it to"
 #: What the actor did, by event type (`changed <fields>` unless listed).
 _DID: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
     EventType.TICKET_STATUS_CHANGED: _moved,
-    EventType.TICKET_ASSIGNED: lambda ticket, _changes: f"assigned it to {person(ticket.get('assignee'))}",
+    EventType.TICKET_ASSIGNED: lambda ticket, _changes: f"{ASSIGNED} {person(ticket.get('assignee'))}",
     EventType.TICKET_DELETED: lambda _ticket, _changes: "deleted it",
     EventType.TICKET_CREATED: lambda _ticket, _changes: "created it",
 }

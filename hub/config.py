@@ -22,6 +22,10 @@ SECRET_FILE = ".switchboard_secret"
 MIN_SECRET_LENGTH = 32
 
 
+#: Sockets may resume (`last_event_id`) from any point of the last 7 days: retention never goes below.
+RESUME_WINDOW_DAYS = 7
+
+
 class ConfigError(Exception):
     """Start-up configuration is invalid; the message names each bad setting."""
 
@@ -56,6 +60,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./switchboard.db"
     #: PostgreSQL connections kept open per process (as many again may open for bursts, then close).
     database_pool_size: int = Field(default=20, ge=1, le=500)
+    #: How writers keep outbox readers from skipping a late commit on PostgreSQL: "snapshot" (writers
+    #: commit in parallel, readers stop at the safe horizon, hub/adapters/db/horizon.py) or "lock" (the
+    #: previous advisory lock serialising every write's commit; a fallback, and the write benchmark's
+    #: "before"). Readers keep the horizon either way, so processes may differ. SQLite ignores it.
+    outbox_ordering: Literal["snapshot", "lock"] = "snapshot"
     redis_url: str | None = None
     redis_prefix: str = Field(default="sb", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     secret_key: SecretStr | None = None
@@ -72,6 +81,18 @@ class Settings(BaseSettings):
     #: How long a worker holds a delivery it sends; a killed worker's messages wait this long at most.
     #: None: WEBHOOK_TIMEOUT + 5 s. Must be longer than WEBHOOK_TIMEOUT.
     webhook_lease_seconds: float | None = Field(default=None, gt=0, le=3600)
+    #: Retention (hub.services.retention, docs/operations.md "Retention"), run by the webhook worker every
+    #: RETENTION_INTERVAL_SECONDS in batches of RETENTION_BATCH rows. Events older than
+    #: EVENTS_RETENTION_DAYS (at least the 7-day resume window; 0: keep for ever) that every consumer has
+    #: passed move to `events_archive`, kept EVENTS_ARCHIVE_DAYS (0: for ever).
+    events_retention_days: int = Field(default=30, ge=0, le=36_500)
+    events_archive_days: int = Field(default=0, ge=0, le=36_500)
+    notifications_retention_days: int = Field(default=90, ge=0, le=36_500)
+    webhook_attempts_retention_days: int = Field(default=30, ge=1, le=36_500)
+    #: Sessions ended (revoked, or without a refresh token left) and expired refresh tokens.
+    sessions_retention_days: int = Field(default=30, ge=1, le=36_500)
+    retention_interval_seconds: float = Field(default=3600.0, ge=1, le=86_400)
+    retention_batch: int = Field(default=1000, ge=10, le=100_000)
     #: Seconds `serve` waits at start for PostgreSQL and Redis to answer before it gives up (hub.startup).
     startup_timeout: float = Field(default=10.0, gt=0, le=600)
     #: Whether `switchboard serve` runs a webhook worker in-process (false: only `switchboard worker`).
@@ -94,16 +115,45 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_digest_hour: int = Field(default=9, ge=0, le=23)
+    #: Subscribing a Slack Connect (externally shared) channel: refused unless true (docs/slack.md).
+    slack_allow_shared_channels: bool = False
+    #: OAuth installs with token rotation: refresh a bot token this many minutes before it expires.
+    slack_token_rotation_minutes: int = Field(default=120, ge=1, le=720)
+    #: Tickets per page of `/ticket list` in Slack (a "Next" button pages on).
+    slack_list_page_size: int = Field(default=20, ge=1, le=40)
+    #: The App Home tab: open tickets shown (then "…and N more on the board"), latest notifications.
+    slack_home_tickets: int = Field(default=15, ge=1, le=40)
+    slack_home_notifications: int = Field(default=5, ge=0, le=20)
+    #: A digest the platform refuses is tried this many times a day in all, this many seconds apart,
+    #: then given up for the day (logged; its notifications stay for the next digest).
+    chat_digest_attempts: int = Field(default=5, ge=1, le=100)
+    chat_digest_retry_seconds: int = Field(default=300, ge=0, le=86_400)
+    #: Channel relay (bots/lanes.py): a subscription whose deliveries fail this many times in a row is
+    #: paused (its creator is told); retries wait CHAT_CHANNEL_RETRY_SECONDS doubled per failure, at
+    #: most CHAT_CHANNEL_RETRY_MAX_SECONDS. A 429's Retry-After is honoured as given and not counted.
+    chat_channel_max_failures: int = Field(default=8, ge=1, le=1000)
+    chat_channel_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
+    chat_channel_retry_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
     discord_bot_token: SecretStr | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
     discord_digest_hour: int = Field(default=9, ge=0, le=23)
+    #: Besides Manage Channels, members with this Discord role (an id or a name) may `/ticket subscribe`.
+    discord_subscribe_role: str | None = None
+    #: Messages discord.py keeps in memory (0: none; deletions and edits work without the cache).
+    discord_message_cache: int = Field(default=1000, ge=0, le=100_000)
     #: Rate limits, each "N/SECONDS" (at most N in any SECONDS) or "off" (see `parse_rate`).
     login_rate_limit: str = "10/300"  #: failed logins per account (normalised email)
     login_address_rate_limit: str = "30/300"  #: failed logins per client address
     register_rate_limit: str = "20/3600"  #: registrations per client address
     refresh_rate_limit: str = "120/60"  #: token refreshes per client address
     member_add_rate_limit: str = "60/60"  #: member additions per acting user
+    #: Requests per inbound integration at `/hooks/{id}` (docs/integrations.md).
+    integration_rate_limit: str = "600/60"
+    #: Largest body `/hooks/{id}` accepts (413 beyond); MAX_BODY_BYTES caps every request anyway.
+    integration_max_body: int = Field(default=1_048_576, ge=1024)
+    #: How far a signed request's `webhook-timestamp` may be from now, in seconds (generic kind).
+    integration_signature_tolerance: int = Field(default=300, ge=1, le=86_400)
     #: Comma-separated proxy addresses or networks whose X-Forwarded-For is believed (default: none).
     trusted_proxies: Annotated[list[str], NoDecode] = []
     #: Password hashes (argon2) run at once; None: the number of CPU cores.
@@ -148,6 +198,7 @@ class Settings(BaseSettings):
         "register_rate_limit",
         "refresh_rate_limit",
         "member_add_rate_limit",
+        "integration_rate_limit",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -187,8 +238,12 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
-        if not value.startswith(("redis://", "rediss://", "memory://")):
-            raise ValueError("must start with redis://, rediss:// or memory://")
+        if not value.startswith(
+            ("redis://", "rediss://", "redis+cluster://", "rediss+cluster://", "memory://")
+        ):
+            raise ValueError(
+                "must start with redis://, rediss://, redis+cluster://, rediss+cluster:// or memory://"
+            )
         return value
 
     @field_validator("public_url", "slack_api_url", "discord_api_url")
@@ -223,6 +278,17 @@ class Settings(BaseSettings):
     def _webhook_lease(self) -> Settings:
         if self.webhook_lease_seconds is not None and self.webhook_lease_seconds <= self.webhook_timeout:
             raise ValueError("WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT")
+        return self
+
+    @model_validator(mode="after")
+    def _retention(self) -> Settings:
+        for name in ("events_retention_days", "notifications_retention_days"):
+            days = getattr(self, name)
+            if 0 < days < RESUME_WINDOW_DAYS:
+                raise ValueError(
+                    f"{name.upper()}={days} is shorter than the {RESUME_WINDOW_DAYS}-day resume window; use"
+                    f" at least {RESUME_WINDOW_DAYS} (or 0 to keep rows for ever)"
+                )
         return self
 
     @model_validator(mode="after")

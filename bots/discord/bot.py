@@ -36,6 +36,8 @@ class DiscordBot:
     #: Thread replies being turned into comments, by message id: an edit or deletion of one waits for
     #: its comment (and the link to it) to be recorded instead of missing it.
     replies: dict[int, asyncio.Event] = field(default_factory=dict)
+    #: When expired modal-submission claims were last pruned (`time.monotonic()`; 0: never).
+    pruned_at: float = 0.0
 
     @property
     def public_url(self) -> str:
@@ -63,12 +65,20 @@ class DiscordBot:
             return Result(SORRY, ok=False)
 
     async def answer(self, interaction: discord.Interaction, result: Result) -> None:
-        """The answer to a deferred interaction, visible to the user only."""
+        """The answer to a deferred interaction, visible to the user only; a ticket comes with its
+        buttons, a ticket list with the create form's."""
+        from bots.discord.views import list_view, ticket_view  # the views' handlers need this module
+
         content, embeds = render.result_embeds(result, self.public_url)
+        view = discord.utils.MISSING
+        if result.ok and result.ticket is not None:
+            view = ticket_view(result.ticket, self.public_url)
+        elif result.ok and result.tickets:
+            view = list_view(result.project_key)
         if content:
-            await interaction.followup.send(content=content, embeds=embeds, ephemeral=True)
+            await interaction.followup.send(content=content, embeds=embeds, ephemeral=True, view=view)
         else:
-            await interaction.followup.send(embeds=embeds, ephemeral=True)
+            await interaction.followup.send(embeds=embeds, ephemeral=True, view=view)
 
 
 def bot_of(interaction: discord.Interaction) -> DiscordBot:

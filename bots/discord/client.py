@@ -20,9 +20,9 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bots.discord import messages
+from bots.discord import forms, messages
 from bots.discord.bot import SORRY, DiscordBot, log
-from bots.discord.commands import TicketCommand
+from bots.discord.commands import TicketCommand, context_menus
 from bots.discord.config import DiscordConfig
 from bots.discord.views import DYNAMIC_ITEMS
 
@@ -46,7 +46,7 @@ def canonical(value: Any) -> Any:
         items = [canonical(v) for v in value]
         return sorted(items, key=repr) if all(isinstance(i, dict) and "name" in i for i in items) else items
     if isinstance(value, dict):
-        kept = sorted((k, v) for k, v in value.items() if k in COMPARED and v not in (None, False, []))
+        kept = sorted((k, v) for k, v in value.items() if k in COMPARED and v not in (None, False, [], ""))
         return {k: canonical(v) for k, v in kept}
     return value
 
@@ -59,10 +59,13 @@ class SwitchboardClient(discord.Client):
             intents=intents,
             guild_ready_timeout=bot.config.guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=bot.config.message_cache,
         )
         self.hub = bot
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(TicketCommand())
+        for menu in context_menus():
+            self.tree.add_command(menu)
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self.logged_in = asyncio.Event()
         self.synced = 0
@@ -98,6 +101,15 @@ class SwitchboardClient(discord.Client):
         except Exception:
             log.exception("handling a Discord message failed")
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Submissions of our modals (read from the interaction: they outlive a restart)."""
+        if interaction.type != discord.InteractionType.modal_submit:
+            return
+        try:
+            await forms.on_submit(interaction)
+        except Exception:
+            log.exception("handling a Discord modal submission failed")
+
     async def on_raw_message_edit(self, event: discord.RawMessageUpdateEvent) -> None:
         try:
             await messages.on_edit(self.hub, self, event)
@@ -109,6 +121,12 @@ class SwitchboardClient(discord.Client):
             await messages.on_delete(self.hub, self, event)
         except Exception:
             log.exception("following a Discord message deletion failed")
+
+    async def on_raw_bulk_message_delete(self, event: discord.RawBulkMessageDeleteEvent) -> None:
+        try:
+            await messages.on_bulk_delete(self.hub, self, event)
+        except Exception:
+            log.exception("following a Discord bulk deletion failed")
 
     async def _command_failed(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -16,8 +16,10 @@ from discord import app_commands
 from bots import command_types as c
 from bots.actions import Result
 from bots.commands import ParseError, parse
-from bots.discord import complete
-from bots.discord.bot import bot_of
+from bots.discord import access, complete, forms, threads
+from bots.discord.bot import DiscordBot, bot_of
+from hub.domain.errors import DomainError
+from hub.services.tickets import tickets
 
 USAGE = {
     "create": "`/ticket create title:<title> [project:KEY]`",
@@ -29,7 +31,7 @@ USAGE = {
     "who": "`/ticket who [project:KEY]` — who is on the board and who works on what",
     "link": "`/ticket link code:ABCD-EFGH` — get a code on the board: Profile → Chat accounts",
     "subscribe": "`/ticket subscribe project:KEY [events:status assigned] [labels:bug] [format:detailed] "
-    "[summary:True]` — relay a project into this channel",
+    "[summary:True] [mentions:False]` — relay a project into this channel",
     "unsubscribe": "`/ticket unsubscribe [project:KEY]`",
     "prefs": "`/ticket prefs [setting:comment_added discord off | quiet 22:00-08:00 Europe/Berlin]`",
     "help": "`/ticket help [command]`",
@@ -54,6 +56,16 @@ async def _run(interaction: discord.Interaction, command: c.Command | Result) ->
     await bot.answer(interaction, result)
 
 
+async def _ticket_id(bot: DiscordBot, interaction: discord.Interaction, ref: str) -> int | None:
+    actor = await bot.actor(bot.account(interaction.user, interaction.guild_id))
+    if actor is None:
+        return None
+    try:
+        return int((await tickets.get_ticket(bot.uow(), actor, ref))["id"])
+    except DomainError:
+        return None
+
+
 class TicketCommand(app_commands.Group):
     """`/ticket …`; registered on the client's command tree."""
 
@@ -61,15 +73,21 @@ class TicketCommand(app_commands.Group):
         super().__init__(name="ticket", description="Switchboard tickets: create, assign, comment, subscribe")
 
     @app_commands.command(description="Create a ticket")
-    @app_commands.describe(title="What is it about?", project="The project (default: this channel's)")
+    @app_commands.describe(
+        title="What is it about? (leave out for the form)", project="The project (default: this channel's)"
+    )
     @app_commands.autocomplete(project=complete.projects)
     async def create(
         self,
         interaction: discord.Interaction,
-        title: app_commands.Range[str, 1, 200],
+        title: app_commands.Range[str, 1, 200] | None = None,
         project: str | None = None,
     ) -> None:
         key = project.strip().upper() if project else None
+        if not (title or "").strip():
+            await forms.open_create(interaction, project_key=key)  # a modal is a first answer: no defer
+            return
+        assert title is not None
         await _run(interaction, c.Create(title=title.strip(), project_key=key))
 
     @app_commands.command(name="list", description="Open tickets of a project, or yours")
@@ -113,7 +131,15 @@ class TicketCommand(app_commands.Group):
     async def comment(
         self, interaction: discord.Interaction, ticket: str, text: app_commands.Range[str, 1, 4000]
     ) -> None:
-        await _run(interaction, _parsed("comment", f"{ticket} {text}"))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = bot_of(interaction)
+        command = _parsed("comment", f"{ticket} {text}")
+        if not isinstance(command, c.Comment):
+            await bot.answer(interaction, command if isinstance(command, Result) else Result("?", ok=False))
+            return
+        result = await bot.run(interaction, command)
+        ticket_id = await _ticket_id(bot, interaction, command.ref) if result.ok else None
+        await bot.answer(interaction, await threads.with_locked_note(bot, interaction, ticket_id, result))
 
     @app_commands.command(description="Who is on the board, and who works on what")
     @app_commands.autocomplete(project=complete.projects)
@@ -130,6 +156,7 @@ class TicketCommand(app_commands.Group):
         labels="Only tickets with one of these labels (comma separated)",
         format="compact (default) or detailed",
         summary="Keep a pinned board summary in this channel",
+        mentions="Mention linked people (assignees, @mentions) in posts (default: on)",
     )
     @app_commands.autocomplete(project=complete.projects)
     @app_commands.choices(format=FORMATS)
@@ -141,15 +168,27 @@ class TicketCommand(app_commands.Group):
         labels: str | None = None,
         format: str | None = None,
         summary: bool = False,
+        mentions: bool | None = None,
     ) -> None:
+        refusal = access.subscribe_refusal(interaction, bot_of(interaction).config.subscribe_role)
+        if refusal is not None:
+            await _run(interaction, Result(refusal, ok=False))
+            return
         words = [project, events or ""]
         words += [f"label:{label.strip()}" for label in (labels or "").split(",") if label.strip()]
         words += [f"format:{format or 'compact'}", f"summary:{'on' if summary else 'off'}"]
+        if mentions is not None:
+            words.append(f"mentions:{'on' if mentions else 'off'}")
         await _run(interaction, _parsed("subscribe", " ".join(words)))
 
     @app_commands.command(description="Stop relaying a project (or all of yours) into this channel")
     @app_commands.autocomplete(project=complete.projects)
     async def unsubscribe(self, interaction: discord.Interaction, project: str | None = None) -> None:
+        subscribe_role = bot_of(interaction).config.subscribe_role
+        refusal = access.member_refusal(interaction, subscribe_role, "unsubscribe")
+        if refusal is not None:
+            await _run(interaction, Result(refusal, ok=False))
+            return
         await _run(interaction, _parsed("unsubscribe", project or ""))
 
     @app_commands.command(description="Your notification settings")
@@ -161,6 +200,19 @@ class TicketCommand(app_commands.Group):
     @app_commands.choices(command=TOPICS)
     async def help_(self, interaction: discord.Interaction, command: str | None = None) -> None:
         await _run(interaction, Result(USAGE.get(command or "", HELP_TEXT)))
+
+
+async def ticket_from_message(interaction: discord.Interaction, message: discord.Message) -> None:
+    """The message command "Create ticket": the create form, prefilled from the message; the ticket
+    links back to it and the confirmation is a reply to it, visible to the channel."""
+    first, _sep, rest = message.content.strip().partition("\n")
+    title = first[:200] or f"Message from {message.author.display_name}"[:200]
+    description = message.content.strip() if rest or len(first) > 200 else ""
+    await forms.open_create(interaction, title=title, description=description, source=message)
+
+
+def context_menus() -> list[app_commands.ContextMenu]:
+    return [app_commands.ContextMenu(name="Create ticket", callback=ticket_from_message)]
 
 
 def definitions(tree: app_commands.CommandTree[Any]) -> list[dict[str, Any]]:

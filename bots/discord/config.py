@@ -24,6 +24,10 @@ class DiscordConfig:
     digest_hour: int = 9
     #: How long discord.py waits for more GUILD_CREATEs before `on_ready` (tests shorten it).
     guild_ready_timeout: float = 2.0
+    #: `DISCORD_SUBSCRIBE_ROLE`: a role (id or name) that may subscribe channels besides Manage Channels.
+    subscribe_role: str | None = None
+    #: `DISCORD_MESSAGE_CACHE`: messages discord.py keeps (None: no cache).
+    message_cache: int | None = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DiscordConfig | None:
@@ -38,4 +42,6 @@ class DiscordConfig:
             gateway_url=settings.discord_gateway_url,
             public_url=settings.public_url,
             digest_hour=settings.discord_digest_hour,
+            subscribe_role=(settings.discord_subscribe_role or "").strip() or None,
+            message_cache=settings.discord_message_cache or None,
         )

@@ -21,6 +21,7 @@ from bots.actions import explain, not_linked
 from bots.discord.bot import DiscordBot, log
 from hub.domain.errors import DomainError
 from hub.services.chat import accounts as chat
+from hub.services.chat import mirrors
 from hub.services.chat import relay as chat_relay
 from hub.services.chat.accounts import ChatUser
 from hub.services.chat.relay import CommentMessage
@@ -28,6 +29,8 @@ from hub.services.tickets import comments
 
 THREAD_TYPES = (discord.ChannelType.public_thread, discord.ChannelType.private_thread)
 REPLY_WAIT = 10.0
+#: How long a note to one user stays in a thread or channel (where it cannot be ephemeral).
+TELL_SECONDS = 120.0
 _MENTION = re.compile(r"<(@!?|@&|#)(\d+)>")
 
 
@@ -70,13 +73,36 @@ async def to_plain(bot: DiscordBot, message: discord.Message, guild_id: int) -> 
 
 
 async def _tell(message: discord.Message, text: str) -> None:
+    """Tell a message's author something, never silently: by DM; if they refuse DMs, as a short-lived
+    reply in the thread; if the thread is locked or archived (Discord refuses the bot's posts there),
+    as a short-lived message mentioning them in the thread's parent channel."""
     try:
         await message.author.send(f"⚠️ {text}")
+        return
     except discord.HTTPException:
-        try:
-            await message.reply(f"⚠️ {text}", delete_after=60, mention_author=False)
-        except discord.HTTPException:
-            log.info("could not tell %s: %s", message.author.id, text)
+        pass
+    try:
+        await message.reply(f"⚠️ {text}", delete_after=TELL_SECONDS, mention_author=False)
+        return
+    except discord.HTTPException as error:
+        log.info("could not reply to %s in %s (%s)", message.author.id, message.channel.id, error)
+    parent = getattr(message.channel, "parent", None) or getattr(message.channel, "parent_id", None)
+    parent_id = parent if isinstance(parent, int) else getattr(parent, "id", None)
+    if parent_id is None:
+        place = await _thread(message._state._get_client(), message.channel.id)
+        parent_id = place[1] if place else None
+    if parent_id is None:
+        log.info("could not tell %s: %s", message.author.id, text)
+        return
+    channel = message._state._get_client().get_partial_messageable(parent_id)
+    try:
+        await channel.send(
+            f"⚠️ {message.author.mention} {text}",
+            delete_after=TELL_SECONDS,
+            allowed_mentions=discord.AllowedMentions(users=[message.author]),
+        )
+    except discord.HTTPException:
+        log.info("could not tell %s: %s", message.author.id, text)
 
 
 async def on_message(bot: DiscordBot, client: discord.Client, message: discord.Message) -> None:
@@ -160,15 +186,31 @@ async def on_edit(bot: DiscordBot, client: discord.Client, event: discord.RawMes
 
 
 async def on_delete(bot: DiscordBot, client: discord.Client, event: discord.RawMessageDeleteEvent) -> None:
-    comment_id, guild_id = await _comment_of(bot, client, event.channel_id, event.message_id)
+    await _deleted(bot, client, event.channel_id, event.message_id, event.cached_message)
+
+
+async def on_bulk_delete(
+    bot: DiscordBot, client: discord.Client, event: discord.RawBulkMessageDeleteEvent
+) -> None:
+    """A purge: each deleted message that mirrored a comment takes its comment along."""
+    cached = {message.id: message for message in event.cached_messages}
+    for message_id in sorted(event.message_ids):
+        await _deleted(bot, client, event.channel_id, message_id, cached.get(message_id))
+
+
+async def _deleted(
+    bot: DiscordBot, client: discord.Client, channel_id: int, message_id: int, cached: discord.Message | None
+) -> None:
+    """The comment a deleted message became goes too. Discord's MESSAGE_DELETE names no one and the
+    message is cached only if it was seen since the start, so the comment is deleted as its author
+    (the linked account that typed it) unless the cached message says who that was."""
+    comment_id, guild_id = await _comment_of(bot, client, channel_id, message_id)
     if comment_id is None:
         return
-    cached = event.cached_message
-    if cached is None:
-        log.info("comment %s: its Discord message was deleted but is not cached; kept", comment_id)
-        return
-    actor = await bot.actor(bot.account(cached.author, guild_id))
+    actor = await bot.actor(bot.account(cached.author, guild_id)) if cached is not None else None
+    actor = actor or await mirrors.comment_author(bot.uow(), comment_id)
     if actor is None:
+        log.info("comment %s: its Discord message was deleted, its author is gone; kept", comment_id)
         return
     try:
         await comments.delete_comment(bot.uow(), actor, comment_id, origin="discord")

@@ -3,6 +3,7 @@
 Every message the relay posts carries `event N` in its embed footer: `find_posted` looks for it when a
 crash left a write-ahead marker (Discord messages have no hidden metadata, and a nonce is not returned
 in history). Discord's limits are applied here: titles 256, descriptions 4096, fields 1024 characters.
+`mentions` renders the `<@id>` line of channel posts (see `bots.discord.mentions`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ DELETED_COLOUR = 0x4B5563
 ERROR_COLOUR = 0xEF4444
 FOOTER = "Switchboard · event {event_id}"
 FOOTER_EVENT = re.compile(r"\bevent (\d+)\b")
+#: People mentioned in one post at most (Discord counts at most 100 users in `allowed_mentions`).
+MAX_MENTIONS = 20
 
 
 def clip(text: str, limit: int) -> str:
@@ -148,3 +151,15 @@ def summary_embed(summary: dict[str, Any]) -> discord.Embed:
     embed.add_field(name="Changes today", value=str(summary["changed_today"]), inline=False)
     embed.add_field(name="In progress", value=clip(working, 1024), inline=False)
     return embed
+
+
+def mentions(assignee: str | None, others: list[str]) -> dict[str, Any]:
+    """`content` and `allowed_mentions` that ping exactly these Discord users (`{}`: nobody)."""
+    wanted = [o for o in dict.fromkeys(others) if o != assignee]
+    if assignee is None and not wanted:
+        return {}
+    parts = [f"Assigned to <@{assignee}>"] if assignee else []
+    if wanted:
+        parts.append("cc " + " ".join(f"<@{o}>" for o in wanted[:MAX_MENTIONS]))
+    users = [discord.Object(id=int(i)) for i in ([assignee] if assignee else []) + wanted[:MAX_MENTIONS]]
+    return {"content": " · ".join(parts), "allowed_mentions": discord.AllowedMentions(users=users)}

@@ -23,7 +23,9 @@ from bots.actions import Actions, PresenceLookup
 from bots.discord.bot import DiscordBot
 from bots.discord.client import SwitchboardClient, point_at
 from bots.discord.config import DiscordConfig
+from bots.discord.mentions import DiscordMentions
 from bots.discord.sink import DiscordSink
+from bots.lanes import ChannelRetry
 from bots.notify import Notifier
 from bots.relay import Relay, RelayObserver
 from bots.standalone import bot_process
@@ -55,8 +57,9 @@ class DiscordRuntime:
         self.config = config
         self.bot = DiscordBot(config, Actions(context.uow, presence_lookup), context.uow)
         self.client = SwitchboardClient(self.bot)
-        self.sink = DiscordSink(self.client, config.public_url)
-        self.relay = Relay(context.db, self.sink, observer=observer)
+        self.sink = DiscordSink(self.client, config.public_url, DiscordMentions(context.uow))
+        retry = ChannelRetry.from_settings(context.settings)
+        self.relay = Relay(context.db, self.sink, observer=observer, retry=retry)
         self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour, observer=observer)
         self._bus: EventBus | None = None
         self._client_task: asyncio.Task[None] | None = None

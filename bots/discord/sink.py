@@ -3,9 +3,15 @@
 A ticket's root message is an embed with buttons; its thread is started from that message, so the
 thread's id is the message's id (Discord's rule) — the relay keeps one id for both. Every relayed
 message carries `event N` in its embed footer; `find_posted` reads the channel's or thread's recent
-history for it after a crash. discord.py waits out 429s per bucket by itself; errors that retrying
-cannot fix (missing access, unknown channel, a user who does not accept DMs) become
-`PermanentSendError`, and an already deleted message is not an error.
+history for it after a crash. discord.py waits out 429s per bucket by itself (inside the call, so
+only that channel's lane waits; a wait longer than its `max_ratelimit_timeout` surfaces as
+`RateLimitedError`); errors that retrying cannot fix (missing access, unknown channel, 50024 "cannot
+execute action on this channel type", a user who does not accept DMs) become `PermanentSendError`,
+and an already deleted message is not an error.
+
+discord.py re-sends a request by itself only after a 500/502/504/524 answer or a connection reset
+(errno 54/10054); a message post carries a `nonce` with `enforce_nonce`, which Discord uses to
+return the first message instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from typing import Any
 import discord
 
 from bots.discord import render
+from bots.discord.mentions import DiscordMentions
 from bots.discord.views import notification_view, ticket_view
-from bots.sink import PermanentSendError
+from bots.sink import PermanentSendError, RateLimitedError
 from hub.services.chat.accounts import ChatUser
 from hub.services.chat.relay import Target
 
@@ -29,13 +36,16 @@ PERMANENT_CODES = {
     50001,  # missing access
     50007,  # cannot send messages to this user
     50013,  # missing permissions
+    50024,  # cannot execute action on this channel type (e.g. a thread or a forum)
     50083,  # thread is archived
 }
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_CHANNEL = 10003
 
 
-def _permanent(error: discord.HTTPException, what: str) -> Exception:
+def _permanent(error: discord.HTTPException | discord.RateLimited, what: str) -> Exception:
+    if isinstance(error, discord.RateLimited):
+        return RateLimitedError(what, error.retry_after)
     if isinstance(error, discord.Forbidden | discord.NotFound) or error.code in PERMANENT_CODES:
         return PermanentSendError(f"{what}: {error.status} {error.code} {error.text}")
     return error
@@ -44,9 +54,13 @@ def _permanent(error: discord.HTTPException, what: str) -> Exception:
 class DiscordSink:
     platform = "discord"
 
-    def __init__(self, client: discord.Client, public_url: str) -> None:
+    def __init__(
+        self, client: discord.Client, public_url: str, mentions: DiscordMentions | None = None
+    ) -> None:
         self.client = client
         self.public_url = public_url
+        #: Whom channel posts mention (`<@id>` of linked people; None: nobody).
+        self.mentions = mentions
 
     def _channel(self, channel_id: str, guild_id: str | None = None) -> discord.PartialMessageable:
         guild = int(guild_id) if guild_id and guild_id.isdigit() else None
@@ -55,7 +69,7 @@ class DiscordSink:
     async def _send(self, channel: discord.PartialMessageable, what: str, **kwargs: Any) -> discord.Message:
         try:
             return await channel.send(**kwargs)
-        except discord.HTTPException as error:
+        except (discord.HTTPException, discord.RateLimited) as error:
             raise _permanent(error, what) from error
 
     # --- channel relay ----------------------------------------------------------------------------
@@ -66,6 +80,7 @@ class DiscordSink:
             f"post {ticket['key']}",
             embed=render.ticket_embed(ticket, self.public_url, fmt=target.format, event_id=event_id),
             view=ticket_view(ticket, self.public_url),
+            **(await self.mentions.ticket(target, ticket) if self.mentions else {}),
         )
         try:
             await self._start_thread(channel, message.id, ticket)
@@ -90,7 +105,15 @@ class DiscordSink:
         embed = render.ticket_embed(ticket, self.public_url, fmt=target.format, deleted=deleted)
         message = self._channel(target.channel_id, target.team_id).get_partial_message(int(message_id))
         try:
-            await message.edit(embed=embed, view=None if deleted else ticket_view(ticket, self.public_url))
+            said = (
+                await self.mentions.ticket(target, ticket, message_id)
+                if self.mentions and not deleted
+                else {}
+            )
+            await message.edit(
+                embed=embed, view=None if deleted else ticket_view(ticket, self.public_url),
+                content=said.get("content"), allowed_mentions=said.get("allowed_mentions"),
+            )  # fmt: skip
         except discord.NotFound:
             log.info("root message %s of %s is gone; not updated", message_id, ticket.get("key"))
         except discord.HTTPException as error:
@@ -108,13 +131,17 @@ class DiscordSink:
         return str((await self._send(thread, what, **kwargs)).id)
 
     async def post_reply(self, target: Target, thread_id: str, lines: list[str], *, event_id: int) -> str:
-        return await self._in_thread(target, thread_id, "reply", embed=render.reply_embed(lines, event_id))
+        said = await self.mentions.reply(target, thread_id, lines) if self.mentions else {}
+        return await self._in_thread(
+            target, thread_id, "reply", embed=render.reply_embed(lines, event_id), **said
+        )
 
     async def post_comment(
         self, target: Target, thread_id: str, comment: dict[str, Any], origin: str, *, event_id: int
     ) -> str:
         embed = render.comment_embed(comment, origin, event_id)
-        return await self._in_thread(target, thread_id, "comment", embed=embed)
+        said = await self.mentions.comment(target, comment) if self.mentions else {}
+        return await self._in_thread(target, thread_id, "comment", embed=embed, **said)
 
     async def update_comment(
         self,
@@ -195,6 +222,19 @@ class DiscordSink:
             )
         except discord.HTTPException as error:
             raise _permanent(error, "DM") from error
+
+    async def send_pause_note(
+        self, account: ChatUser, channel_id: str, project_key: str, reason: str
+    ) -> None:
+        channel = await self._dm(account)
+        text = (
+            f"I stopped posting {project_key} tickets in <#{channel_id}>: {reason}. Fix the channel (or "
+            f"my access to it), then run `/ticket subscribe {project_key}` there to resume."
+        )
+        try:
+            await channel.send(content=text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as error:
+            raise _permanent(error, "pause note") from error
 
     async def send_digest(self, account: ChatUser, notifications: list[dict[str, Any]]) -> None:
         channel = await self._dm(account)

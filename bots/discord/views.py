@@ -1,10 +1,13 @@
-"""Buttons and the status select on relayed tickets and DMs, as persistent dynamic items.
+"""Buttons and selects on relayed tickets, command replies and DMs, as persistent dynamic items.
 
-Their `custom_id`s carry the ticket (or notification) id — `sb:assign:<ticket>`, `sb:status:<ticket>`,
+Their `custom_id`s carry the ticket (or notification) id — `sb:assign:<ticket>` (Assign to me),
+`sb:comment:<ticket>` and `sb:edit:<ticket>` (open a modal), `sb:status:<ticket>` (status select),
+`sb:assignto:<ticket>` (a user select: "Assign to…"), `sb:new` (the create form),
 `sb:read:<notification>` — and the client registers the item classes (`add_dynamic_items`), so a click
 on a message posted before a restart still reaches its handler. "Open in board" is a link button:
 Discord opens it without telling us. Clicks run the same commands as `/ticket`, as the clicking
-user's hub account, with the same permission checks; refusals are answered to the clicker only.
+user's hub account, with the same permission checks; refusals are answered to the clicker only
+(a viewer clicking Comment or Edit is refused before any form opens).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import discord
 
 from bots.actions import Result, explain, not_linked
 from bots.command_types import Assign, SetStatus, UserRef
+from bots.discord import forms
 from bots.discord.bot import bot_of
 from bots.text import STATUS_LABELS, ticket_url
 from hub.domain.errors import DomainError
@@ -101,7 +105,94 @@ class MarkRead(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:rea
         await bot.answer(interaction, Result(f"✓ Read: {seen['title']}"))
 
 
-DYNAMIC_ITEMS = (AssignToMe, StatusSelect, MarkRead)
+class CommentButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:comment:(?P<id>\d+)"):
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Comment", style=discord.ButtonStyle.secondary, custom_id=f"sb:comment:{ticket_id}"
+            )
+        )
+        self.ticket_id = ticket_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> CommentButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await forms.open_comment(interaction, self.ticket_id)
+
+
+class EditButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:edit:(?P<id>\d+)"):
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Edit", style=discord.ButtonStyle.secondary, custom_id=f"sb:edit:{ticket_id}"
+            )
+        )
+        self.ticket_id = ticket_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> EditButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await forms.open_edit(interaction, self.ticket_id)
+
+
+class CreateButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sb:new(?::(?P<key>[A-Z0-9]+))?"
+):
+    def __init__(self, project_key: str | None = None) -> None:
+        custom_id = f"sb:new:{project_key}" if project_key else "sb:new"
+        super().__init__(
+            discord.ui.Button(label="New ticket", style=discord.ButtonStyle.success, custom_id=custom_id)
+        )
+        self.project_key = project_key
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> CreateButton:
+        return cls(match["key"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await forms.open_create(interaction, project_key=self.project_key)
+
+
+class AssignTo(discord.ui.DynamicItem[discord.ui.UserSelect[Any]], template=r"sb:assignto:(?P<id>\d+)"):
+    """ "Assign to…": pick a server member; they must be a linked member of the ticket's project."""
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(
+            discord.ui.UserSelect(custom_id=f"sb:assignto:{ticket_id}", placeholder="Assign to…")
+        )
+        self.ticket_id = ticket_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> AssignTo:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data: dict[str, Any] = dict(interaction.data or {})
+        chosen: list[str] = [str(v) for v in data.get("values") or []]
+        bot = bot_of(interaction)
+        if not chosen:
+            await bot.answer(interaction, Result("Pick someone to assign.", ok=False))
+            return
+        who = discord.utils.get(self.item.values, id=int(chosen[0]))
+        label = "@" + (who.display_name if who is not None else chosen[0])
+        command = Assign(str(self.ticket_id), UserRef("chat", chosen[0], label))
+        await bot.answer(interaction, await bot.run(interaction, command))
+
+
+DYNAMIC_ITEMS = (AssignToMe, StatusSelect, MarkRead, CommentButton, EditButton, CreateButton, AssignTo)
 
 
 def _template(view: discord.ui.View) -> discord.ui.View:
@@ -113,10 +204,26 @@ def _template(view: discord.ui.View) -> discord.ui.View:
 
 
 def ticket_view(ticket: dict[str, Any], public_url: str) -> discord.ui.View:
+    """Row 1: Assign to me, Comment, Edit, Open in board; row 2: status; row 3: Assign to…."""
+    ticket_id = int(ticket["id"])
     view = discord.ui.View(timeout=None)
-    view.add_item(AssignToMe(int(ticket["id"])))
-    view.add_item(discord.ui.Button(label="Open in board", url=ticket_url(public_url, ticket)))
-    view.add_item(StatusSelect(int(ticket["id"]), ticket.get("status")))
+    for button in (AssignToMe(ticket_id), CommentButton(ticket_id), EditButton(ticket_id)):
+        button.item.row = 0
+        view.add_item(button)
+    view.add_item(discord.ui.Button(label="Open in board", url=ticket_url(public_url, ticket), row=0))
+    status = StatusSelect(ticket_id, ticket.get("status"))
+    status.item.row = 1
+    view.add_item(status)
+    assign = AssignTo(ticket_id)
+    assign.item.row = 2
+    view.add_item(assign)
+    return _template(view)
+
+
+def list_view(project_key: str | None) -> discord.ui.View:
+    """Under a ticket list: the create form's button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CreateButton(project_key))
     return _template(view)
 
 

@@ -1,8 +1,10 @@
 """Buttons and selects on relayed tickets and DMs: the same commands, the same permission checks.
 
-"Assign to me" and the status select run `Assign`/`SetStatus` through `bots.actions` as the clicking
-user's hub account; the relay then re-renders the ticket message for everyone. Refusals (a viewer,
-an unlinked account) are answered ephemerally to the clicker only.
+"Assign to me", "Assign to…" (a `users_select`: the chosen Slack user must be a linked member of the
+project) and the status select run `Assign`/`SetStatus` through `bots.actions` as the clicking
+user's hub account; the relay then re-renders the ticket message for everyone. "Comment" and "Edit"
+open their modals (`bots/slack/edits.py`). Refusals (a viewer, an unlinked account) are answered
+ephemerally to the clicker only.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from bots.actions import Result, explain, not_linked
 from bots.command_types import Assign, Command, SetStatus, UserRef
 from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
+from bots.slack.edits import open_modal
 from bots.slack.limits import MAX_SECTION, fit
+from bots.slack.modal import comment_view, edit_view
 from hub.domain.errors import DomainError
 from hub.services.notifications import notifications
 
@@ -28,6 +32,27 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
     ) -> None:
         await ack()
         await _run(bot, body, respond, client, Assign(str(action["value"]), UserRef("me")))
+
+    @app.action("sb_assign_to")
+    async def on_assign_to(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        ticket_id = str(action.get("block_id", "")).partition(":")[2]
+        chosen = UserRef("chat", str(action.get("selected_user") or ""), "the person you chose")
+        await _run(bot, body, respond, client, Assign(ticket_id, chosen))
+
+    @app.action("sb_comment")
+    async def on_comment(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await _form(bot, body, client, str(action.get("value", "")), comment_view)
+
+    @app.action("sb_edit")
+    async def on_edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await _form(bot, body, client, str(action.get("value", "")), edit_view)
 
     @app.action("sb_status")
     async def on_status(
@@ -58,6 +83,13 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
             await respond(render.result_message(failed(text), bot.public_url))
             return
         await respond({"replace_original": True, "text": "✓ Read: " + fit(seen["title"], MAX_SECTION)})
+
+
+async def _form(bot: SlackBot, body: dict[str, Any], client: AsyncWebClient, ref: str, build: Any) -> None:
+    try:
+        await open_modal(bot, body, client, ref, build)
+    except Exception:
+        log.exception("opening a ticket modal failed")
 
 
 async def _run(

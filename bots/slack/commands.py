@@ -1,4 +1,5 @@
-"""`/ticket` and the create-ticket modal (also opened by the "Create ticket" message shortcut).
+"""`/ticket` (the create-ticket modal's submission and the "Create ticket" message shortcut:
+`bots/slack/create.py`).
 
 The slash command acknowledges first (Slack wants an answer within 3 s), then does the work and
 answers with `respond()` (ephemeral). A parse error, an unlinked account or a refused permission is an
@@ -12,19 +13,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bots.actions import not_linked
+from bots.command_types import Create
 from bots.commands import Help, Link, ParseError, parse
 from bots.slack import render
 from bots.slack.bot import SORRY, SlackBot, failed, log, team_of
-from bots.slack.limits import MAX_TEXT, fit
-from bots.slack.modal import CALLBACK_ID, create_view, read_submission
-from hub.domain.errors import DomainError
-from hub.services.chat import accounts as chat
-from hub.services.projects import projects
-from hub.services.tickets import tickets
+from bots.slack.command_rules import handled_in_slack
+from bots.slack.create import show
+from bots.slack.modal import create_view, notice_view
 
 COMMAND = "/ticket"
-SHORTCUT = "sb_ticket_from_message"
 
 
 def register(app: AsyncApp, bot: SlackBot) -> None:
@@ -37,28 +34,6 @@ def register(app: AsyncApp, bot: SlackBot) -> None:
             log.exception("/ticket %r failed", body.get("text"))
             await respond(render.result_message(failed(SORRY), bot.public_url))
 
-    @app.view(CALLBACK_ID)
-    async def on_create(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        await _submit(bot, ack, body, view, client)
-
-    @app.shortcut(SHORTCUT)
-    async def on_shortcut(ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        await ack()
-        team, user = team_of(body), body["user"]["id"]
-        actor = await bot.actor(team, user, client)
-        if actor is None:
-            await respond(render.result_message(failed(not_linked("slack")), bot.public_url))
-            return
-        message = body.get("message") or {}
-        text = await bot.plain(team, message.get("text", ""))
-        title = (text.strip().splitlines() or [""])[0][:200]
-        channel = (body.get("channel") or {}).get("id")
-        view = create_view(
-            await bot.writable_projects(actor), title=title, description=text, channel=channel,
-            message=message.get("ts"),
-        )  # fmt: skip
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
-
 
 async def _ticket(bot: SlackBot, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
     try:
@@ -67,53 +42,30 @@ async def _ticket(bot: SlackBot, body: dict[str, Any], respond: Any, client: Asy
         await respond(render.result_message(failed(str(error)), bot.public_url))
         return
     team, user = team_of(body), str(body.get("user_id", ""))
+    # The form opens with the trigger, which expires 3 s after the command: open it (loading) before
+    # anything slow (resolving an unlinked user calls users.info), fill it in afterwards.
+    loading: str | None = None
+    if isinstance(command, Create) and not command.title:
+        opened = await client.views_open(
+            trigger_id=body["trigger_id"], view=notice_view("New ticket", "Loading the form…")
+        )
+        loading = str((opened.get("view") or {}).get("id", ""))
     actor = None if isinstance(command, Help) else await bot.actor(team, user, client)
     if isinstance(command, Link) and command.code:
         bot.people.forget(team, user)
     place = bot.place(team, user, body.get("channel_id"), str(body.get("user_name", "")))
+    if actor is not None and await handled_in_slack(bot, place, command, actor, respond, client):
+        return  # `list` pages, `subscribe` checks the channel (bots/slack/command_rules.py)
     result = await bot.actions.execute(place, command, actor)
     if result.open_form and actor is not None:
         view = create_view(
             await bot.writable_projects(actor), project_key=result.project_key, channel=place.channel_id
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        if loading is not None:
+            await show(client, loading, view)
+        else:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
         return
+    if loading is not None:  # no form after all (not linked, no project): say why in the modal too
+        await show(client, loading, notice_view("New ticket", result.text))
     await respond(render.result_message(result, bot.public_url))
-
-
-async def _submit(
-    bot: SlackBot, ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-) -> None:
-    """Create the ticket, or answer the modal with field errors (the modal stays open)."""
-    team, user = team_of(body), body["user"]["id"]
-    form = read_submission(view)
-    actor = await bot.actor(team, user, client)
-    if actor is None:
-        await ack(response_action="errors", errors={"title": not_linked("slack")[:150]})
-        return
-    try:
-        project = await projects.find_project_by_key(bot.uow(), actor, form.project_key)
-        assignee = None
-        if form.assignee_slack_id:
-            assignee = await chat.find_member(bot.uow(), "slack", team, project["id"], form.assignee_slack_id)
-            if assignee is None:
-                await ack(
-                    response_action="errors", errors={"assignee": "not a linked member of this project"}
-                )
-                return
-        ticket = await tickets.create_ticket(
-            bot.uow(), actor, project["id"], title=form.title, description=form.description,
-            priority=form.priority, assignee_id=assignee, origin="slack",
-        )  # fmt: skip
-    except DomainError as error:
-        block = "title" if "title" in error.fields else "project"
-        await ack(response_action="errors", errors={block: error.message[:150]})
-        return
-    await ack()
-    if form.channel:
-        text = fit(f"Created {ticket['key']}: {ticket['title']}", MAX_TEXT)
-        _fallback, blocks = render.ticket_blocks(ticket, bot.public_url)
-        try:
-            await client.chat_postEphemeral(channel=form.channel, user=user, text=text, blocks=blocks)
-        except Exception:
-            log.info("could not confirm %s in %s", ticket["key"], form.channel)

@@ -19,6 +19,7 @@ from hub.config import ConfigError, Settings
 BOT_SCOPES = (
     "commands", "chat:write", "chat:write.public", "im:write", "users:read", "users:read.email",
     "channels:history", "groups:history", "links:read", "links:write", "pins:write",
+    "channels:read", "groups:read",
 )  # fmt: skip
 
 
@@ -41,6 +42,15 @@ class SlackConfig:
     digest_hour: int = 9
     #: False (production): `ack()` answers Slack at once and the work continues in the background.
     process_before_response: bool = False
+    #: Subscribing Slack Connect (externally shared) channels (`SLACK_ALLOW_SHARED_CHANNELS`).
+    allow_shared_channels: bool = False
+    #: Refresh rotating OAuth bot tokens this long before they expire (`SLACK_TOKEN_ROTATION_MINUTES`).
+    token_rotation_minutes: int = 120
+    #: Tickets per page of `/ticket list` (`SLACK_LIST_PAGE_SIZE`).
+    list_page_size: int = 20
+    #: The Home tab's open tickets and notifications (`SLACK_HOME_TICKETS`, `SLACK_HOME_NOTIFICATIONS`).
+    home_tickets: int = 15
+    home_notifications: int = 5
 
     @property
     def multi_workspace(self) -> bool:
@@ -83,4 +93,9 @@ class SlackConfig:
             client_id=client_id,
             client_secret=client_secret,
             digest_hour=int(hour),
+            allow_shared_channels=bool(getattr(settings, "slack_allow_shared_channels", False)),
+            token_rotation_minutes=int(getattr(settings, "slack_token_rotation_minutes", 120)),
+            list_page_size=int(getattr(settings, "slack_list_page_size", 20)),
+            home_tickets=int(getattr(settings, "slack_home_tickets", 15)),
+            home_notifications=int(getattr(settings, "slack_home_notifications", 5)),
         )

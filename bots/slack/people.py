@@ -18,6 +18,7 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.identity import Actor
 from hub.services.chat import accounts as chat
 from hub.services.chat.accounts import ChatUser
+from hub.services.chat.relay import Target
 
 log = logging.getLogger(__name__)
 MISS_TTL = 60.0
@@ -57,3 +58,24 @@ class SlackPeople:
 
     def forget(self, team_id: str, user_id: str) -> None:
         self._misses.pop((team_id, user_id), None)
+
+
+class SlackMentions:
+    """Whom a channel post may mention: the Slack accounts linked in the channel's workspace, when the
+    subscription's `mentions` allows (`hub.services.chat.accounts.mention_ids`). Best effort: a
+    lookup that fails leaves names plain and never holds a post back."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork]) -> None:
+        self._uow = uow
+
+    async def people(self, target: Target, user_ids: set[int], *, text: str = "") -> dict[int, str]:
+        if not getattr(target, "mentions", True) or not (user_ids or "@" in text):
+            return {}
+        try:
+            return await chat.mention_ids(
+                self._uow(), "slack", target.team_id, user_ids,
+                project_id=target.project_id if text else None, text=text,
+            )  # fmt: skip
+        except Exception:
+            log.exception("looking up whom to mention failed; names stay plain")
+            return {}

@@ -1,12 +1,19 @@
 """Block Kit for tickets, thread replies, comments, command answers, DMs and the board summary.
 
-Action ids the listeners handle: `sb_assign_me` (button, value: ticket id), `sb_status` (select,
-option values: statuses; block id `status:<ticket id>`), `sb_open` (a URL button; acknowledged only),
-`sb_mark_read` (button in DMs, value: notification id).
+Action ids the listeners handle: `sb_assign_me`, `sb_comment`, `sb_edit` (buttons, value: ticket
+id), `sb_assign_to` (a `users_select`) and `sb_status` (select, option values: statuses) in the block
+`status:<ticket id>`, `sb_open` (a URL button; acknowledged only), `sb_mark_read` (button in DMs,
+value: notification id). An actions block holds at most 25 elements (ours: 6).
+
+Mentions: channel posts take `people`, the Slack ids of the linked people they may mention (hub user
+id → `U…`; empty when the subscription's `mentions` is off). A linked assignee is shown as `<@U…>`
+in the root message and its fallback text (what notifies); a comment ends with `cc <@U…>` for the
+linked people it @mentions; everyone else stays an escaped plain name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bots.actions import Result
@@ -21,9 +28,20 @@ from bots.slack.limits import (
     pack,
 )
 from bots.slack.limits import escape as escape  # re-exported: renderers and tests escape through here
-from bots.text import STATUS_LABELS, person, priority_label, status_label, ticket_line, ticket_url, via
+from bots.text import (
+    ASSIGNED,
+    STATUS_LABELS,
+    person,
+    priority_label,
+    status_label,
+    ticket_line,
+    ticket_url,
+    via,
+)
 
 Blocks = list[dict[str, Any]]
+#: Hub user id → Slack user id of the people a channel post may mention.
+People = Mapping[int, str]
 #: Metadata event type on every message the relay posts (how a crash is reconciled: `find_posted`).
 METADATA_TYPE = "switchboard_relay"
 PRIORITY_ICONS = {"low": "▽", "medium": "◇", "high": "▲", "urgent": "‼"}
@@ -54,17 +72,40 @@ def ticket_actions(ticket: dict[str, Any], public_url: str) -> dict[str, Any]:
     }
     if ticket.get("status") in STATUS_LABELS:
         select["initial_option"] = _status_option(ticket["status"])
+    ref = str(ticket["id"])
     return {
         "type": "actions",
         "block_id": f"status:{ticket['id']}",
         "elements": [
             {"type": "button", "action_id": "sb_assign_me", "text": _plain("Assign to me"),
              "value": str(ticket["id"])},
+            {"type": "users_select", "action_id": "sb_assign_to", "placeholder": _plain("Assign to…")},
             select,
+            {"type": "button", "action_id": "sb_comment", "text": _plain("Comment"), "value": ref},
+            {"type": "button", "action_id": "sb_edit", "text": _plain("Edit"), "value": ref},
             {"type": "button", "action_id": "sb_open", "text": _plain("Open in board"),
              "url": ticket_url(public_url, ticket)},
         ],
     }  # fmt: skip
+
+
+def mention(slack_id: str) -> str:
+    """`<@U…>`; ids are Slack's own (letters and digits), never user text."""
+    return f"<@{escape(slack_id)}>"
+
+
+def who(user: dict[str, Any] | None, people: People) -> str:
+    """A person in a post: a mention when linked here and allowed, else their escaped name."""
+    user_id = (user or {}).get("id")
+    if isinstance(user_id, int) and user_id in people:
+        return mention(people[user_id])
+    return fit(person(user), NAME)
+
+
+def cc_line(people: People, user_ids: list[int] | None = None) -> str:
+    """`cc <@U1> <@U2>` for the linked people (all of `people`, or those of `user_ids`), or ""."""
+    ids = list(people) if user_ids is None else [uid for uid in user_ids if uid in people]
+    return "cc " + " ".join(mention(people[uid]) for uid in ids) if ids else ""
 
 
 def ticket_title(ticket: dict[str, Any], public_url: str) -> str:
@@ -78,16 +119,19 @@ def ticket_blocks(
     fmt: str = "compact",
     deleted: bool = False,
     actions: bool = True,
+    people: People | None = None,
 ) -> tuple[str, Blocks]:
-    """(fallback text, blocks) of a ticket's root message."""
-    fallback = fit(ticket_line(ticket), MAX_TEXT)
+    """(fallback text, blocks) of a ticket's root message; `people`: whom it may mention."""
+    assignee = who(ticket.get("assignee"), people or {})
+    linked = assignee.startswith("<@")
+    fallback = fit(ticket_line(ticket), MAX_TEXT - 60) + (f" · assignee: {assignee}" if linked else "")
     key = escape(ticket["key"])
     if deleted:
         text = f"~{key} {fit(ticket['title'], NAME)}~ — deleted"
         return f"{key} deleted", [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     facts = (
         f"*{status_label(ticket.get('status'))}* · {PRIORITY_ICONS.get(ticket.get('priority', ''), '')} "
-        f"{priority_label(ticket.get('priority'))} · assignee: {fit(person(ticket.get('assignee')), NAME)}"
+        f"{priority_label(ticket.get('priority'))} · assignee: {assignee}"
     )
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": ticket_title(ticket, public_url)}},
@@ -111,15 +155,22 @@ def ticket_blocks(
     return fallback, blocks
 
 
-def reply_text(lines: list[str]) -> str:
-    return fit("\n".join(lines), MAX_TEXT)
+def reply_text(lines: list[str], people: People | None = None) -> str:
+    """Change lines for a ticket's thread; `people` (the new assignee, when linked) end it with a
+    `cc` line when one of the lines is an assignment."""
+    cc = cc_line(people or {}) if any(ASSIGNED in line for line in lines) else ""
+    return fit("\n".join(lines), MAX_TEXT - len(cc) - 1) + (f"\n{cc}" if cc else "")
 
 
-def comment_text(comment: dict[str, Any], origin: str, *, link: str | None = None) -> str:
+def comment_text(
+    comment: dict[str, Any], origin: str, *, link: str | None = None, people: People | None = None
+) -> str:
     """`*Alice Archer* (via web): body`, the attribution every relayed comment carries; a body too long
-    for one message is cut and ends with a link to the ticket on the board (`link`)."""
+    for one message is cut and ends with a link to the ticket on the board (`link`). `people`: the
+    linked people the comment mentions, named on a last `cc` line."""
     author = fit(person(comment.get("author")), NAME)
-    edited = " _(edited)_" if comment.get("edited") else ""
+    cc = cc_line(people or {})
+    edited = (" _(edited)_" if comment.get("edited") else "") + (f"\n{cc}" if cc else "")
     head = f"*{author}*{escape(via(origin))}: "
     tail = f"{ELLIPSIS} <{link}|read it all on the board>" if link else ELLIPSIS
     body = fit(comment.get("body", ""), MAX_TEXT - len(head) - len(edited), tail)

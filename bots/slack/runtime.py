@@ -16,10 +16,12 @@ from quart import Quart
 
 from bots import presence
 from bots.actions import PresenceLookup
+from bots.lanes import ChannelRetry
 from bots.notify import Notifier
 from bots.relay import Relay, RelayObserver
 from bots.slack.app import SlackParts, build
 from bots.slack.config import SlackConfig
+from bots.slack.people import SlackMentions
 from bots.slack.routes import blueprint, standalone_app
 from bots.slack.sink import SlackSink
 from bots.slack.socket import SocketMode
@@ -43,9 +45,14 @@ class SlackRuntime:
     ) -> None:
         self.config = config
         self.parts: SlackParts = build(config, context.db, uow=context.uow, presence=presence_lookup)
-        self.sink = SlackSink(self.parts.clients, config.public_url)
-        self.relay = Relay(context.db, self.sink, observer=observer)
-        self.notifier = Notifier(context.db, self.sink, digest_hour=config.digest_hour, observer=observer)
+        self.sink = SlackSink(self.parts.clients, config.public_url, SlackMentions(context.uow))
+        retry = ChannelRetry.from_settings(context.settings)
+        self.relay = Relay(context.db, self.sink, observer=observer, retry=retry)
+        self.notifier = Notifier(
+            context.db, self.sink, digest_hour=config.digest_hour, observer=observer,
+            digest_attempts=context.settings.chat_digest_attempts,
+            digest_retry_seconds=context.settings.chat_digest_retry_seconds,
+        )  # fmt: skip
         self.socket = SocketMode(self.parts.bolt, config.app_token) if config.app_token else None
         self._bus: EventBus | None = None
 

@@ -49,10 +49,14 @@ class ChatSubscriptionOut(BaseModel):
     created_by: int | None = Field(description="who subscribed the channel: it relays with their access")
     created_at: datetime
     events: list[str] = Field(description="the event kinds relayed (all of them when unfiltered)")
-    state: Literal["active", "paused"] = Field(
+    state: Literal["active", "paused", "archived", "removed", "uninstalled"] = Field(
         description="paused while its creator is not a member of the project (it resumes if they are "
-        "added back)"
+        "added back), or by the relay after the channel refused posts (`state_reason`; subscribing "
+        "the channel again resumes it); archived, removed, uninstalled: the channel or app went away"
     )
+    state_reason: str | None = Field(default=None, description="why it is not active (the platform's error)")
+    failures: int = Field(default=0, description="consecutive failed deliveries to the channel")
+    retry_at: datetime | None = Field(default=None, description="when the relay tries the channel again")
 
 
 class ChatSubscriptionList(BaseModel):

@@ -127,10 +127,17 @@ async def leave_project(project_id: int) -> tuple[str, int]:
 @validate_querystring(EventQuery)
 @validate_response(EventList)
 async def list_events(project_id: int, query_args: EventQuery) -> dict[str, Any]:
-    """The project's events after `after`, oldest first: the same events the sockets carry."""
+    """The project's events after `after`, oldest first: the same events the sockets carry. With
+    `before`, the events before it, newest first (paging back through history). Events older than
+    EVENTS_RETENTION_DAYS are read from the archive, so the feed stays complete."""
     user = await current_user()
     return await activity.list_events(
-        hub().uow(), user, project_id, after=query_args.after, limit=query_args.limit
+        hub().uow(),
+        user,
+        project_id,
+        after=query_args.after,
+        before=query_args.before,
+        limit=query_args.limit,
     )
 
 

@@ -310,6 +310,12 @@ class ReadAllOut(BaseModel):
 
 class EventQuery(StorableText):
     after: int = Field(default=0, ge=0, le=BIGINT_MAX, description="an event id: list newer ones")
+    before: int | None = Field(
+        default=None,
+        ge=1,
+        le=BIGINT_MAX,
+        description="an event id: list older ones instead (newest first, above `after`)",
+    )
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -325,6 +331,8 @@ class EventOut(BaseModel):
 class EventList(BaseModel):
     items: list[EventOut]
     next_after: int
+    #: With `before`: the `before` of the next (older) page, or null at the beginning of the feed.
+    next_before: int | None = None
 
 
 class ErrorBody(BaseModel):

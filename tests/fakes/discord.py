@@ -125,6 +125,8 @@ class FakeUser:
     bot: bool = False
     #: What interactions from this user carry as `member.permissions`.
     permissions: int = ADMIN_PERMISSIONS
+    #: Guild roles the member has (ids from `add_role`).
+    role_ids: list[int] = field(default_factory=list)
 
     def payload(self) -> Json:
         data: Json = {
@@ -338,6 +340,10 @@ class FakeDiscord:
         self._counter = itertools.count()
         self._last_id = 0
         self._routes: list[tuple[str, re.Pattern[str], _Handler, bool]] = []
+        #: What interactions carry as `app_permissions` (the bot's permissions in the channel).
+        self.app_permissions = ADMIN_PERMISSIONS
+        #: Roles made with `add_role`, after @everyone and the bot's role.
+        self.extra_roles: list[Json] = []
         self._add_routes()
         self.bot = self._put_user(FakeUser(BOT_USER_ID, "switchboard", "Switchboard", bot=True))
         self.owner = self._put_user(FakeUser(OWNER_USER_ID, "guild-owner", "Guild Owner"))
@@ -400,10 +406,11 @@ class FakeDiscord:
             self.joined_at[user.id] = _now()
         return user
 
-    def add_channel(self, name: str) -> FakeChannel:
-        """Another text channel in the guild (clients that are already connected are not told)."""
+    def add_channel(self, name: str, kind: int = 0) -> FakeChannel:
+        """Another guild channel (`kind`: 0 text, 2 voice, 4 category, 5 news, 13 stage, 15 forum);
+        clients that are already connected are not told."""
         position = len([c for c in self.channels.values() if c.guild_id and not c.is_thread])
-        channel = FakeChannel(self.snowflake(), 0, name, GUILD_ID, position=position)
+        channel = FakeChannel(self.snowflake(), kind, name, GUILD_ID, position=position)
         self.channels[channel.id] = channel
         return channel
 
@@ -695,11 +702,14 @@ class FakeDiscord:
                 **role(BOT_ROLE_ID, "Switchboard", ADMIN_PERMISSIONS, 1, True),
                 "tags": {"bot_id": str(BOT_USER_ID)},
             },
+            *self.extra_roles,
         ]
 
     def _member(self, user_id: int, *, with_user: bool = False, permissions: int | None = None) -> Json:
         data: Json = {
-            "roles": [str(BOT_ROLE_ID)] if user_id == BOT_USER_ID else [],
+            "roles": [str(BOT_ROLE_ID)] if user_id == BOT_USER_ID else [
+                str(r) for r in getattr(self.users.get(user_id), "role_ids", [])
+            ],
             "joined_at": self.joined_at.get(user_id, _now()), "deaf": False, "mute": False, "flags": 0,
             "pending": False, "nick": None, "avatar": None, "banner": None, "premium_since": None,
             "communication_disabled_until": None,
@@ -747,6 +757,11 @@ class FakeDiscord:
                 "rate_limit_per_user": 0, "permission_overwrites": [], "flags": 0,
                 "default_auto_archive_duration": 1440,
             }  # fmt: skip
+            if channel.type in (2, 13):  # voice, stage
+                data.update(bitrate=64000, user_limit=0, rtc_region=None)
+            if channel.type in (15, 16):  # forum, media
+                data.update(available_tags=[], default_reaction_emoji=None, default_sort_order=None,
+                            default_forum_layout=0, default_thread_rate_limit_per_user=0)  # fmt: skip
         if permissions is not None:
             data["permissions"] = str(permissions)
         return data
@@ -1020,8 +1035,56 @@ class FakeDiscord:
         }
         if values is not None:
             data["values"] = values
+        if data["component_type"] == 5 and values:  # a user select: Discord resolves the users
+            users = {v: self.users[int(v)].payload() for v in values if int(v) in self.users}
+            data["resolved"] = {"users": users}
         channel = self.channels[message.channel_id]
         return await self._interact(3, user, channel, data, message=message)
+
+    async def message_command(self, user: FakeUser, name: str, message: FakeMessage) -> Interaction:
+        """`user` runs the message context-menu command `name` (type 3) on `message`."""
+        definition = next(
+            (d for scope in (GUILD_ID, None) for d in self.synced_commands.get(scope, [])
+             if d["name"] == name and int(d.get("type") or 1) == 3),
+            None,
+        )  # fmt: skip
+        if definition is None:
+            raise LookupError(f"message command {name!r} was not synced")
+        data: Json = {
+            "id": definition["id"], "name": name, "type": 3, "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): self.message_payload(message)}},
+        }  # fmt: skip
+        if definition.get("guild_id"):
+            data["guild_id"] = definition["guild_id"]
+        return await self._interact(2, user, self.channels[message.channel_id], data)
+
+    async def delete_message(self, message: FakeMessage) -> None:
+        """Someone (its author or a moderator) deletes `message`: MESSAGE_DELETE, as Discord sends it
+        whether or not the client ever saw the message."""
+        message.deleted = True
+        await self._announce_delete(message)
+
+    async def bulk_delete(self, messages: list[FakeMessage]) -> None:
+        """A moderator purges `messages` of one channel: one MESSAGE_DELETE_BULK."""
+        for message in messages:
+            message.deleted = True
+        channel = self.channels[messages[0].channel_id]
+        data: Json = {"ids": [str(m.id) for m in messages], "channel_id": str(channel.id)}
+        if channel.guild_id is not None:
+            data["guild_id"] = str(channel.guild_id)
+        await self.dispatch("MESSAGE_DELETE_BULK", data)
+
+    async def add_role(self, name: str, permissions: int = 0) -> int:
+        """A new guild role (GUILD_ROLE_CREATE is dispatched to connected clients); returns its id."""
+        role: Json = {
+            "id": str(self.snowflake()), "name": name, "permissions": str(permissions),
+            "position": len(self.extra_roles) + 2, "color": 0, "hoist": False, "managed": False,
+            "mentionable": False, "flags": 0, "icon": None, "unicode_emoji": None, "description": None,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        }  # fmt: skip
+        self.extra_roles.append(role)
+        await self.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(GUILD_ID), "role": role})
+        return int(role["id"])
 
     async def submit_modal(self, user: FakeUser, shown: Interaction, values: dict[str, Any]) -> Interaction:
         """`user` submits the modal the bot answered `shown` with (callback type 9); `values` by custom_id
@@ -1119,7 +1182,7 @@ class FakeDiscord:
             "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "data": data,
             "token": token, "version": 1, "channel_id": str(channel.id),
             "channel": self.channel_payload(channel, permissions=ADMIN_PERMISSIONS if in_guild else None),
-            "app_permissions": str(ADMIN_PERMISSIONS), "locale": "en-US", "entitlements": [],
+            "app_permissions": str(self.app_permissions), "locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": {"0": str(channel.guild_id) if in_guild else "0"},
             "context": 0 if in_guild else 1, "attachment_size_limit": 10 * 1024 * 1024,
         }  # fmt: skip
@@ -1274,7 +1337,8 @@ class FakeDiscord:
         echoed = []
         for command in call.body:
             item: Json = {
-                "type": 1, "default_member_permissions": None, "nsfw": False, "name_localizations": None,
+                "type": 1, "description": "", "default_member_permissions": None, "nsfw": False,
+                "name_localizations": None,
                 "description_localizations": None, **command,
                 "id": before.get(command["name"]) or str(self.snowflake()),
                 "application_id": str(APP_ID), "version": str(self.snowflake()),

@@ -185,7 +185,19 @@ def check_view(params: dict[str, Any]) -> None:
         raise Refusal("invalid_arguments", problems)
 
 
+def check_home(params: dict[str, Any]) -> None:
+    """`views.publish`: a Home tab Slack would refuse (at most 100 blocks, each within its limits)."""
+    view = params.get("view") or {}
+    problems = _blocks(view.get("blocks"), MAX_MODAL_BLOCKS)
+    if view.get("type") != "home":
+        problems.append("must be home [json-pointer:/view/type]")
+    problems += _too_long(str(view.get("private_metadata", "")), 3_000, "/view/private_metadata")
+    if problems:
+        raise Refusal("invalid_arguments", problems)
+
+
 CHECKS = {
+    "views.publish": check_home,
     "chat.postMessage": check_message,
     "chat.update": check_message,
     "chat.postEphemeral": check_message,

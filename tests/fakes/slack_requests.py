@@ -26,9 +26,10 @@ _ids = itertools.count(1)
 
 
 def trigger_id() -> str:
-    """A fresh trigger id, shaped like Slack's (`13345224609.738474920.8088930838d88f008e0`)."""
+    """A fresh trigger id, shaped like Slack's (`13345224609.738474920.8088930838d88f008e0`); its middle
+    part is when it was issued (epoch milliseconds), so the fake can expire it after 3 s as Slack does."""
     n = next(_ids)
-    return f"{13345224609 + n}.738474920.{n:031x}"
+    return f"{13345224609 + n}.{int(time.time() * 1000)}.{n:031x}"
 
 
 def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
@@ -116,7 +117,7 @@ class SlackSender:
             "type": "view_submission", "team": {"id": self.team_id, "domain": "fake"},
             "user": {"id": user, "username": user.lower(), "team_id": self.team_id}, "api_app_id": "A111",
             "token": "legacy", "trigger_id": trigger_id(),
-            "view": {"type": "modal", **view, "id": "V1", "team_id": self.team_id,
+            "view": {"type": "modal", "id": "V1", "hash": "h1", **view, "team_id": self.team_id,
                      "state": {"values": values}},
         }  # fmt: skip
         return await self.interactive(payload)

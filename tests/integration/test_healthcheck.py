@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -71,7 +72,10 @@ def test_worker_healthcheck_reads_its_heartbeat(tmp_path: Path) -> None:
     os.utime(path, (old, old))
     stale = run_cli(tmp_path, *check, env=env)
     assert stale.returncode == 1
-    assert "last touched 120 s ago (limit 30 s)" in stale.stderr
+    # The CLI starts in a second or more on a busy machine: the age it reports is 120 s or a little more.
+    age = re.search(r"last touched (\d+) s ago \(limit 30 s\)", stale.stderr)
+    assert age is not None, stale.stderr
+    assert 120 <= int(age.group(1)) < 300
     assert run_cli(tmp_path, *check, "--max-age", "300", env=env).returncode == 0
 
 

@@ -63,6 +63,8 @@ from bots.commands import (
             "subscribe OPS created, status_changed label:db label:api format:detailed summary:on",
             Subscribe("OPS", ("created", "status_changed"), ("db", "api"), "detailed", True),
         ),
+        ("subscribe OPS mentions:off", Subscribe("OPS", mentions=False)),
+        ("subscribe OPS mentions:on", Subscribe("OPS", mentions=True)),
         ("unsubscribe", Unsubscribe()),
         ("unsubscribe ops", Unsubscribe("OPS")),
         ("prefs", Prefs()),

@@ -239,3 +239,28 @@ async def linked_email(uow: UnitOfWork, who: ChatUser) -> str | None:
     """The hub email behind a chat account (turns chat mentions into hub @mentions), or None."""
     actor = await resolve_actor(uow, who)
     return actor.email if actor is not None else None
+
+
+async def mention_ids(
+    uow: UnitOfWork,
+    platform: str,
+    team_id: str | None,
+    user_ids: set[int],
+    *,
+    project_id: int | None = None,
+    text: str = "",
+) -> dict[int, str]:
+    """The chat user id in workspace `team_id` of each linked user among `user_ids` and of the project
+    members `text` @mentions (when `project_id` is given): whom a channel post may mention. Unlinked
+    users are absent (they stay plain names). `team_id` None: an account linked in any workspace will
+    do (Discord user ids are global)."""
+    wanted = set(user_ids)
+    if project_id is not None and "@" in text:
+        async with uow:
+            wanted |= set(resolve_mentions(text, await project_people(uow, project_id)))
+    found: dict[int, str] = {}
+    for user_id, accounts in (await chat_accounts_of(uow, platform, wanted)).items():
+        here = [account.external_id for account in accounts if team_id in (None, account.team_id)]
+        if here:
+            found[user_id] = here[0]
+    return found

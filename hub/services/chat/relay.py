@@ -1,8 +1,9 @@
 """What the chat relays read and record: outbox batches, subscriptions, and the message maps.
 
-A relay is a durable consumer of the `events` outbox with its own row in `consumer_positions` (e.g.
-`slack-relay`), read the same way as the webhook consumer (`hub.adapters.db.positions`). A new
-relay starts after the events older than its start: channels are not flooded with history.
+A relay is a durable consumer of the `events` outbox. Each subscription keeps its own cursor and
+failure record (`hub.services.chat.cursors`); the relay's row in `consumer_positions` (e.g.
+`slack-relay`) is its frontier, where new subscriptions start. A new relay starts after the events
+older than its start: channels are not flooded with history.
 
 Exactly-once posting across restarts rests on the message maps, not on the position alone (see
 `bots/relay.py` for the protocol): before each non-idempotent post the relay commits a write-ahead
@@ -11,8 +12,9 @@ records the message id and clears the marker. Events at or below a ticket row's 
 already reflected in that channel and are skipped; a marker found on restart is reconciled by looking
 for the message that carries the event id in its metadata.
 
-Paused subscriptions (their creator is no longer a member, see `chat_subscriptions`) are left out of
-each batch: whether a subscription relays is decided from current membership at every round.
+Subscriptions whose creator is no longer a member (see `chat_subscriptions`) are left out of each
+batch: whether a subscription relays is decided from current membership at every round. So are those
+not `active` (paused after failures, archived, removed, uninstalled).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, ChatTicketMessage
+from hub.adapters.db.horizon import safe_horizon
 from hub.adapters.db.models import Event, Ticket, User
-from hub.adapters.db.positions import advance_position, lock_position
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.events import COMMENT_EVENTS
@@ -49,6 +51,8 @@ class Target:
     labels: tuple[str, ...] | None
     summary: bool
     summary_message_id: str | None
+    #: Mention linked people in this channel's posts (`chat_subscriptions.mentions`).
+    mentions: bool = True
 
     def wants(self, event_type: str, labels: list[str] | None) -> bool:
         kind = KIND_OF_EVENT.get(event_type)
@@ -107,7 +111,7 @@ class RelayBatch:
     comment_messages: dict[tuple[str, str, int], CommentMessage] = field(default_factory=dict)
 
 
-def _start_before(since: datetime | None) -> Any:
+def start_before(since: datetime | None) -> Any:
     """A new relay starts after the events older than `since` (its start): channels are not flooded
     with history, and nothing committed while the relay was starting up is skipped."""
 
@@ -120,19 +124,16 @@ def _start_before(since: datetime | None) -> Any:
     return start
 
 
-async def load_batch(
-    uow: UnitOfWork, *, platform: str, consumer: str, limit: int = 200, since: datetime | None = None
-) -> RelayBatch:
-    """The next events after the consumer's position, with everything needed to relay them."""
+async def load_batch(uow: UnitOfWork, *, platform: str, after: int, limit: int = 200) -> RelayBatch:
+    """The next events after `after` (the furthest-behind ready lane's cursor, see
+    `hub.services.chat.cursors`), with everything needed to relay them: one read shared by the lanes."""
+    safe = (await safe_horizon(uow.db)).events  # never past an id that may still commit
     async with uow:
         session = uow.session
-        position = await lock_position(session, consumer, _start_before(since), utcnow())
-        if position is None:  # another transaction holds the row this instant: try again next round
-            return RelayBatch(0, [])
-        rows = await session.scalars(select(Event).where(Event.id > position).order_by(Event.id).limit(limit))
+        query = select(Event).where(Event.id > after, Event.id <= safe).order_by(Event.id).limit(limit)
+        rows = await session.scalars(query)
         events = [RelayEvent.of(row) for row in rows]
-        await uow.commit()  # keeps a just-created position row
-        batch = RelayBatch(position, events)
+        batch = RelayBatch(after, events)
         relevant = [e for e in events if e.project_id is not None and e.type in KIND_OF_EVENT]
         if relevant:
             batch.targets = await _targets(session, platform, relevant)
@@ -144,12 +145,14 @@ async def load_batch(
 
 
 async def _targets(session: AsyncSession, platform: str, events: list[RelayEvent]) -> dict[int, list[Target]]:
-    """The channels subscribed to the events' projects, by project; paused subscriptions left out."""
+    """The channels subscribed to the events' projects, by project; only `active` subscriptions whose
+    creator is still a member (the others relay nothing)."""
     targets: dict[int, list[Target]] = {}
     subs = await session.execute(
         with_creator_access(select(ChatSubscription)).where(
             ChatSubscription.platform == platform,
             ChatSubscription.project_id.in_({e.project_id for e in events}),
+            ChatSubscription.state == "active",
         )
     )
     for sub, creator_role, creator_is_admin in subs.all():
@@ -213,7 +216,7 @@ def _target(sub: ChatSubscription) -> Target:
         sub.id, sub.platform, sub.team_id, sub.channel_id, sub.project_id, sub.format,
         tuple(sub.event_types) if sub.event_types is not None else None,
         tuple(sub.labels) if sub.labels is not None else None,
-        sub.summary, sub.summary_message_id,
+        sub.summary, sub.summary_message_id, sub.mentions,
     )  # fmt: skip
 
 
@@ -290,12 +293,6 @@ async def forget_comment_message(uow: UnitOfWork, platform: str, message: Commen
                 ChatCommentMessage.comment_id == message.comment_id,
             )
         )
-        await uow.commit()
-
-
-async def advance(uow: UnitOfWork, consumer: str, position: int) -> None:
-    async with uow:
-        await advance_position(uow.session, consumer, position, utcnow())
         await uow.commit()
 
 

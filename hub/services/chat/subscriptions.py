@@ -73,7 +73,8 @@ def relays(membership_role: str | None, creator_is_admin: bool | None) -> bool:
 def subscription_view(
     sub: ChatSubscription, project_key: str | None = None, *, active: bool | None = None
 ) -> dict[str, Any]:
-    """`active` (see `relays`) becomes `state`; None when the caller did not ask (then absent)."""
+    """`state`: the stored state when not "active" (e.g. "paused" by the relay, with `state_reason`);
+    else `active` (see `relays`: paused while the creator is not a member); absent when neither says."""
     view: dict[str, Any] = {
         "id": sub.id,
         "platform": sub.platform,
@@ -85,12 +86,19 @@ def subscription_view(
         "labels": sub.labels,
         "format": sub.format,
         "summary": sub.summary,
+        "mentions": sub.mentions is not False,
         "created_by": sub.created_by,
         "created_at": iso(sub.created_at),
         #: The kinds relayed, spelled out (`event_types` keeps null for "all").
         "events": list(sub.event_types) if sub.event_types is not None else list(EVENT_KINDS),
     }
-    if active is not None:
+    #: The relay's record (bots/lanes.py): why it is paused, failures in a row, the next attempt.
+    view["state_reason"] = sub.state_reason
+    view["failures"] = sub.failures or 0
+    view["retry_at"] = iso(sub.retry_at) if sub.retry_at is not None else None
+    if sub.state and sub.state != "active":
+        view["state"] = sub.state  # paused by the relay, archived, removed, uninstalled
+    elif active is not None:
         view["state"] = "active" if active else "paused"
     return view
 
@@ -133,8 +141,10 @@ async def subscribe(
     labels: Iterable[str] | None = None,
     format: str = "compact",
     summary: bool = False,
+    mentions: bool | None = None,
 ) -> dict[str, Any]:
-    """Relay a project into a channel (or change the channel's filters); members and above."""
+    """Relay a project into a channel (or change the channel's filters); members and above.
+    `mentions`: whether posts mention linked people (None: unchanged; new subscriptions do)."""
     if platform not in PLATFORMS:
         raise ValidationFailed("unknown chat platform", fields={"platform": "must be slack or discord"})
     if format not in FORMATS:
@@ -167,10 +177,15 @@ async def subscribe(
             )
             uow.session.add(sub)
         sub.created_by = actor.id  # whoever (re)subscribes answers for it: a paused one resumes
+        if sub.state != "active":  # subscribing again resumes it, from what happens next
+            sub.state, sub.state_reason, sub.state_changed_at = "active", None, now
+            sub.position, sub.failures, sub.retry_at, sub.last_error = None, 0, None, None
         sub.event_types = kinds
         sub.labels = label_list
         sub.format = format
         sub.summary = summary
+        if mentions is not None:
+            sub.mentions = mentions
         sub.updated_at = now
         await uow.session.flush()
         view = subscription_view(sub, project.key)
@@ -268,3 +283,73 @@ async def channel_subscriptions(
                 continue
             visible.append(subscription_view(sub, key))
         return visible
+
+
+#: Lifecycle states (`ChatSubscription.state`) a platform's own events set; only "active" relays.
+LIFECYCLE_STATES = ("active", "paused", "archived", "removed", "uninstalled")
+
+
+async def set_channel_state(
+    uow: UnitOfWork,
+    platform: str,
+    team_id: str,
+    channel_id: str,
+    state: str,
+    reason: str | None = None,
+    *,
+    only_from: Iterable[str] | None = None,
+) -> int:
+    """Set the lifecycle state of every subscription of one channel (the platform told us the channel
+    was archived, unarchived, deleted, or the bot left it); returns how many changed.
+
+    `only_from` limits the change to subscriptions in those states (an unarchive resumes only what the
+    archive stopped, not a subscription paused for failures). Back to "active", the failure count and
+    retry time start afresh. Not a user's action: no permission check, no event."""
+    return await _set_state(uow, platform, team_id, state, reason, only_from, channel_id=channel_id)
+
+
+async def set_workspace_state(
+    uow: UnitOfWork,
+    platform: str,
+    team_id: str,
+    state: str,
+    reason: str | None = None,
+    *,
+    only_from: Iterable[str] | None = None,
+) -> int:
+    """`set_channel_state` for every channel of a workspace (an uninstall, revoked tokens, a
+    reinstall)."""
+    return await _set_state(uow, platform, team_id, state, reason, only_from)
+
+
+async def _set_state(
+    uow: UnitOfWork,
+    platform: str,
+    team_id: str,
+    state: str,
+    reason: str | None,
+    only_from: Iterable[str] | None,
+    *,
+    channel_id: str | None = None,
+) -> int:
+    if state not in LIFECYCLE_STATES:
+        raise ValueError(f"unknown subscription state {state!r}")
+    query = select(ChatSubscription).where(
+        ChatSubscription.platform == platform, ChatSubscription.team_id == team_id
+    )
+    if channel_id is not None:
+        query = query.where(ChatSubscription.channel_id == channel_id)
+    if only_from is not None:
+        query = query.where(ChatSubscription.state.in_(list(only_from)))
+    async with uow:
+        now = utcnow()
+        changed = 0
+        for sub in await uow.session.scalars(query):
+            if sub.state == state:
+                continue
+            sub.state, sub.state_reason, sub.state_changed_at = state, (reason or "")[:300] or None, now
+            if state == "active":
+                sub.failures, sub.retry_at = 0, None
+            changed += 1
+        await uow.commit()
+        return changed

@@ -18,7 +18,7 @@ CONTRACT = {
 async def test_the_command_is_registered_once_with_every_subcommand(discord_hub: DiscordHub) -> None:
     hub = discord_hub
     registered = hub.fake.synced_commands[None]
-    assert [c["name"] for c in registered] == ["ticket"]
+    assert [(c["name"], c["type"]) for c in registered] == [("ticket", 1), ("Create ticket", 3)]
     subs = {o["name"]: o for o in registered[0]["options"]}
     assert set(subs) >= CONTRACT
     autocompleted = {

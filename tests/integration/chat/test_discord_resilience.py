@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from bots.discord.runtime import DiscordRuntime, run_standalone
 from bots.relay import Relay
 from hub.adapters.db.engine import Database
+from hub.adapters.db.types import utcnow
 from hub.context import build_context
 from tests.conftest import make_settings
 from tests.fakes.discord import FakeDiscord, FakeMessage, FakeUser
@@ -24,6 +26,11 @@ from tests.support.crash import CrashAfter
 from tests.support.database import fresh_sqlite
 from tests.support.live import ws_connect
 from tests.support.process import cli_env, run_cli
+
+
+def _later() -> datetime:
+    """A clock past any retry the failed round scheduled."""
+    return utcnow() + timedelta(hours=1)
 
 
 async def _subscribed(hub: DiscordHub) -> tuple[User, FakeUser, dict[str, Any]]:
@@ -102,10 +109,15 @@ async def test_crash_between_post_and_record_does_not_double_post(
             )
     posts_before = len(hub.fake.requests_to("POST", r"/channels/\d+/messages$"))
     crashing = Relay(hub.context.db, CrashAfter(hub.runtime.sink, method))  # type: ignore[arg-type]
-    with pytest.raises(RuntimeError, match="died"):
-        await crashing.run_once()
+    await crashing.run_once()  # the channel's lane fails: its cursor stays, a retry is scheduled
+    (sub,) = (await hub.api.get(f"/api/projects/{project['id']}/chat-subscriptions", token=alice.token)).body[
+        "items"
+    ]
+    assert (sub["failures"], sub["state"]) == (1, "active")
+    assert sub["retry_at"] is not None
     assert len(hub.fake.requests_to("POST", r"/channels/\d+/messages$")) == posts_before + 1
-    assert await Relay(hub.context.db, hub.runtime.sink).run_once() >= 1  # the restart redoes the batch
+    # the restart (after the retry time) redoes the batch
+    assert await Relay(hub.context.db, hub.runtime.sink, clock=_later).run_once() >= 1
     assert len(hub.fake.requests_to("POST", r"/channels/\d+/messages$")) == posts_before + 1
     assert hub.fake.requests_to("GET", r"/channels/\d+/messages")  # it looked for its own message
     await hub.api.post(f"/api/tickets/{ticket['id']}/comments", json={"body": "after"}, token=alice.token)

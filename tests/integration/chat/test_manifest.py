@@ -6,8 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from bots.slack.commands import COMMAND, SHORTCUT
+from bots.slack.commands import COMMAND
 from bots.slack.config import BOT_SCOPES
+from bots.slack.create import SHORTCUT
+from bots.slack.lifecycle import LIFECYCLE_EVENTS
 
 MANIFEST = Path(__file__).resolve().parents[3] / "bots" / "slack" / "manifest.yml"
 
@@ -27,5 +29,8 @@ def test_manifest_matches_the_code() -> None:
         "message.channels",
         "message.groups",
         "link_shared",
+        "app_home_opened",
+        *LIFECYCLE_EVENTS,
     }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["oauth_config"]["redirect_urls"] == ["https://hub.example.com/slack/oauth_redirect"]

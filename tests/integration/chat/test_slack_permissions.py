@@ -96,7 +96,8 @@ async def test_button_click_assigns_and_status_select_moves(hub: SlackHub) -> No
     assert "assigned to Bob Baker" in (await hub.answer(key))["text"]
     after = await hub.api.get(f"/api/tickets/{ticket['id']}", token=alice.token)
     assert after.body["assignee"]["id"] == bob.id
-    await hub.fake.wait_for(lambda: "Bob Baker" in str(hub.fake.messages[root.ts].blocks))  # chat.update
+    # chat.update; Bob is linked, so the channel's post mentions him (docs/slack.md "Mentions")
+    await hub.fake.wait_for(lambda: "assignee: <@UBOB>" in str(hub.fake.messages[root.ts].blocks))
     done = {"text": {"type": "plain_text", "text": "Done"}, "value": "done"}
     select = {"type": "static_select", "action_id": "sb_status", "block_id": f"status:{ticket['id']}",
               "selected_option": done}  # fmt: skip

@@ -33,7 +33,8 @@ async def test_create_without_title_opens_a_modal_whose_submission_creates(hub: 
     meta = {"callback_id": view["callback_id"], "private_metadata": view["private_metadata"]}
     submitted = await hub.slack.view_submission("UALICE", meta, _values("OPS", "From the modal", "UBOB"))
     assert submitted.status_code == 200
-    assert submitted.text == ""  # closes the modal
+    assert submitted.json()["response_action"] == "update"  # "Creating…"; the work runs after the ack
+    await hub.fake.wait_for(lambda: hub.fake.calls_to("chat.postEphemeral"))  # the confirmation
     created = (await hub.api.get(f"/api/projects/{project['id']}/tickets", token=alice.token)).body["items"]
     assert [(t["title"], t["priority"], t["assignee"]["id"]) for t in created] == [
         ("From the modal", "high", bob.id)
@@ -46,6 +47,7 @@ async def test_modal_submission_errors_keep_the_modal_open(hub: SlackHub) -> Non
     viewer = await hub.person("Vic Viewer", "UVIC")
     project = await hub.api.project(alice, "OPS")
     await hub.api.add(alice, project["id"], viewer, "viewer")
+    await link_directly(hub, viewer, "UVIC")  # linked: her role is checked in the acknowledgement
     meta = {"callback_id": "sb_create", "private_metadata": "{}"}
     refused = await hub.slack.view_submission("UVIC", meta, _values("OPS", "Not allowed"))
     assert refused.status_code == 200
@@ -53,7 +55,8 @@ async def test_modal_submission_errors_keep_the_modal_open(hub: SlackHub) -> Non
     assert body["response_action"] == "errors"
     assert "viewer" in body["errors"]["project"]
     stranger = await hub.slack.view_submission("UNOBODY", meta, _values("OPS", "Who am I"))
-    assert "not linked" in stranger.json()["errors"]["title"]
+    assert stranger.json()["response_action"] == "update"  # only users.info can tell: answered after
+    await hub.fake.wait_for(lambda: hub.fake.calls_to("users.info"))
     listed = await hub.api.get(f"/api/projects/{project['id']}/tickets", token=alice.token)
     assert listed.body["items"] == []
 
@@ -71,8 +74,9 @@ async def test_message_shortcut_prefills_the_modal(hub: SlackHub) -> None:
                     "text": "Login is broken <@UALICE>\nsteps: open the page"},
     })  # fmt: skip
     assert reply.status_code == 200
-    opened = await hub.fake.wait_for(lambda: hub.fake.calls_to("views.open"))
-    blocks = opened[0].params["view"]["blocks"]
+    await hub.fake.wait_for(lambda: hub.fake.calls_to("views.open"))  # at once, "Loading…"
+    filled = await hub.fake.wait_for(lambda: hub.fake.calls_to("views.update"))
+    blocks = filled[0].params["view"]["blocks"]
     assert blocks[1]["element"]["initial_value"] == f"Login is broken @{alice.email}"
     assert "steps: open the page" in blocks[2]["element"]["initial_value"]
     assert key not in [r["key"] for r in hub.fake.responses]
