@@ -25,9 +25,11 @@ async def test_create_without_title_opens_a_modal_whose_submission_creates(hub: 
     await link_directly(hub, bob, "UBOB")
     _key, reply = await hub.slack.command("UALICE", "create")
     assert reply.status_code == 200
+    # The modal opens at once (loading) while the trigger is fresh, then the form is filled in.
     opened = await hub.fake.wait_for(lambda: hub.fake.calls_to("views.open"))
-    view = opened[0].params["view"]
     assert opened[0].params["trigger_id"]
+    filled = await hub.fake.wait_for(lambda: hub.fake.calls_to("views.update"))
+    view = filled[0].params["view"]
     assert view["callback_id"] == "sb_create"
     assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["OPS"]
     meta = {"callback_id": view["callback_id"], "private_metadata": view["private_metadata"]}
