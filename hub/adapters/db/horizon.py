@@ -7,35 +7,39 @@ Readers therefore never pass the *horizon* `H`: every id at or below `H` is fina
 has committed or rolled back), so the rows at or below it that a reader sees are all that will ever
 be there. Readers return the rows in `(position, H]` in id order and may move their position to `H`.
 
-**The rule (PostgreSQL).** A writer takes its transaction id, then the outbox lock (an advisory
-lock, *shared* among writers so they never wait for each other), and only then draws event ids: the
-events' insert builds its rows from a CTE reading `pg_current_xact_id()` and one taking the lock
-(`outbox.py`; the one-statement ticket create takes both after inserting the ticket; the
-notifications of a unit of work are inserted after its events). It holds the lock to its end. An
-*observation* is one autocommit statement that reads, from its snapshot S, `top` = the largest
-visible id, then takes a transaction id of its own, `bound` (`pg_current_xact_id()`, assigned while
-the statement runs, so after S was taken), and reads the lock table: `oldest` = the smallest
-transaction id of a writer holding the outbox lock in this database (from the same read: a
-transaction holds a lock on its own id), ignoring writers newer than `bound`. The horizon is the
-largest `top_i` of an observation i whose `bound_i` is at or below `min(bound_k, oldest_k)` of the
-same or a later observation k.
+**The rule (PostgreSQL).** A writer takes the outbox lock (an advisory lock, *shared* among writers
+so they never wait for each other) before it draws event ids: the events' insert builds its rows
+from a CTE taking the lock (`outbox.py`; the one-statement ticket create takes it after inserting the
+ticket; the notifications of a unit of work are inserted after its events). It holds the lock to its
+end (a transaction-level lock, released after its commit became visible). An *observation* is one
+autocommitted, read-only statement: from its snapshot S it reads `top` = the largest visible id,
+then, executing after S was taken, reads the lock table: `W` = the writers holding the outbox lock in
+this database (by virtual transaction id). Observation i's `top_i` becomes final once none of `W_i`
+holds the lock in the lock table as read by observation i itself (W_i empty) or by a later one; the
+horizon is the largest such `top_i`.
 
 *Why.* Take any id d <= top_i, drawn by a transaction T. The sequence hands out increasing values,
-so d was drawn no later than top_i, which committed before S_i was taken; T had its transaction id
-before drawing d, so `xid(T) < bound_i`, and it held the outbox lock from before drawing d to its
-end. Observation k runs after `bound_i` was assigned (k = i: after S_i). Had T still been running
-when k read the lock table, k would have seen it holding the lock with `xid(T) < bound_i <=
-bound_k` (so not left out as newer), making `oldest_k <= xid(T) < bound_i`. So T had committed or
-rolled back before that read, and every statement that starts after observation k sees T's rows if
-it committed: every id <= top_i is final.
+so d was drawn no later than top_i, which committed before S_i was taken; T took the lock before
+drawing d, so before S_i, and held it to its end. If T had ended before the lock table was read by
+observation i, its rows are visible to every later statement. Otherwise T held the lock at that read,
+so T is in W_i; a later observation k that finds no member of W_i holding the lock read the table
+after T released it, which T does only after its commit is visible (virtual transaction ids are not
+reused while T runs, nor soon after; a reused one would only make the horizon wait longer). Either
+way every statement that starts after that read sees T's rows if T committed: every id <= top_i is
+final. A writer that takes the lock after S_i draws ids above top_i and never holds observation i
+back.
+
+The observation assigns no transaction id (an earlier version took one, `pg_current_xact_id()`, as
+an upper bound for the writers to wait for: that cost a commit record and a transaction id per poll
+per reader; bench/README.md). The writers still record their transaction id in `events.xid`; readers
+no longer need it.
 
 Two shortcuts are wrong. Returning rows with `xid < pg_snapshot_xmin(snapshot)` in id order: T2 can
 take its xid before T1 yet draw the larger id, so T2's row passes while T1's lower id is still open
 (tests/integration/db/test_outbox_order.py pins this). And a snapshot's xmax is no bound: PostgreSQL
-sets it from the latest *completed* transaction, so a running one may lie above it, unlisted. A
-snapshot's xmin *with* the observation's own `bound` would be sound (an earlier version of this
-module used it), but xmin counts every transaction of the server, so any open transaction anywhere
-(a report, another database) would hold every reader back; the lock table names only the writers.
+sets it from the latest *completed* transaction, so a running one may lie above it, unlisted. The
+snapshot's xmin counts every transaction of the server, so any open transaction anywhere (a report,
+another database) would hold every reader back; the lock table names only the writers.
 
 Sequences must hand out values in time order across sessions: `CACHE 1`, the default (migration
 0001). A writer that stays open holds the horizon back: readers then wait (they never skip); the
@@ -43,7 +47,7 @@ live fan-out still delivers contiguous ids from the bus at once (docs/architectu
 
 `OUTBOX_ORDERING=lock` (the previous path, kept as a fallback and as the write benchmark's "before")
 only changes the writers: they take the same lock *exclusively* from the events' insert to commit,
-so ids commit in order. They too take their transaction id first, so readers keep the same rule
+so ids commit in order. They too hold it from before drawing to their end, so readers keep the same rule
 whatever the setting, and processes with different settings can run side by side (a rolling change of the
 setting skips nothing). On SQLite (one writer at a time) the horizon is the largest visible id.
 """
@@ -63,43 +67,30 @@ from hub.adapters.db.outbox import OUTBOX_LOCK
 Ordering = Literal["snapshot", "lock"]
 ORDERINGS: tuple[str, ...] = get_args(Ordering)
 
-#: Observations kept waiting for a later xmin to pass their bound (older ones are dropped first:
-#: dropping only delays the horizon, never lets it pass an id that is not final).
+#: Observations kept waiting for their writers to end (older ones are dropped first: dropping only
+#: delays the horizon, never lets it pass an id that is not final).
 MAX_PENDING = 256
-#: `oldest` when no writer holds the outbox lock.
-NOBODY = 2**62
 
-#: The oldest transaction that holds the outbox lock (taken, shared, by every writer before it draws
-#: event ids, see `outbox.py`) in this database, as a full (xid8) id. Its transaction id comes from
-#: the same read of the lock table (a transaction holds the lock on its own id), 32 bits placed
-#: relative to `bound`; ids newer than `bound` are left out (such a writer draws above every id
-#: visible to the observation). The snapshot's xmin would do too, but it counts every transaction of
-#: the server, so any open transaction anywhere (a report, another database) would hold readers back.
-_OLDEST_WRITER = f"""
-    WITH locks AS MATERIALIZED (
-        SELECT locktype, database, classid, objid, objsubid, transactionid, virtualtransaction, granted
-        FROM pg_locks
-    )
-    SELECT min(me.bound - d.age) FROM (
-        SELECT (((me.bound % 4294967296) - CAST(CAST(x.transactionid AS text) AS bigint)) % 4294967296
-                + 4294967296) % 4294967296 AS age
-        FROM locks AS l JOIN locks AS x ON x.virtualtransaction = l.virtualtransaction
+#: The writers holding the outbox lock (taken, shared, by every writer before it draws event ids, see
+#: `outbox.py`) in this database, by virtual transaction id: unique while the transaction runs and
+#: not reused soon after (PostgreSQL keeps each backend slot's local counter across backends), and it
+#: needs no join. A lock being waited for is left out: its transaction has drawn nothing yet.
+_WRITERS = f"""
+    ARRAY(
+        SELECT l.virtualtransaction FROM pg_locks AS l
         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {OUTBOX_LOCK >> 32}
           AND l.objid = {OUTBOX_LOCK & 0xFFFFFFFF} AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-          AND x.locktype = 'transactionid' AND x.granted
-    ) AS d
-    WHERE d.age > 0 AND d.age < 2147483648
+    )
 """
+#: One autocommitted, read-only statement: its snapshot's largest ids, then (executed after the
+#: snapshot was taken) the writers holding the outbox lock. It assigns no transaction id, so it
+#: writes no commit record and waits for no WAL flush.
 _OBSERVE = text(
     f"""
-    WITH me AS MATERIALIZED (
-        SELECT (SELECT coalesce(max(id), 0) FROM events) AS events,
-               (SELECT coalesce(max(id), 0) FROM notifications) AS notifications,
-               CAST(CAST(pg_current_xact_id() AS text) AS bigint) AS bound
-    )
-    SELECT me.events, me.notifications, me.bound, ({_OLDEST_WRITER}) AS oldest
-    FROM me
+    SELECT (SELECT coalesce(max(id), 0) FROM events) AS events,
+           (SELECT coalesce(max(id), 0) FROM notifications) AS notifications,
+           {_WRITERS} AS writers
     """
 )
 _TOPS = text(
@@ -130,8 +121,8 @@ class Horizon:
     def __init__(self, ordering: Ordering) -> None:
         self.ordering: Ordering = ordering
         self.safe = Safe()
-        #: (bound, tops) of observations whose bound no xmin has passed yet, oldest first.
-        self._pending: list[tuple[int, Safe]] = []
+        #: (writers, tops) of observations some of whose writers may still run, oldest first.
+        self._pending: list[tuple[frozenset[str], Safe]] = []
 
     async def advance(self, db: Database, *, fresh: bool = False) -> Safe:
         """Observe once and return the horizon. With `fresh`, observe a second time when the first
@@ -164,20 +155,22 @@ class Horizon:
         if row is None:  # pragma: no cover - a SELECT without FROM returns one row
             return Safe()
         tops = Safe(int(row.events), int(row.notifications))
-        self._pending.append((int(row.bound), tops))
-        self._pending.sort(key=lambda item: item[0])
-        # Writers newer than this observation's own id were left out: it passes only older bounds.
-        oldest = min(int(row.bound), NOBODY if row.oldest is None else int(row.oldest))
-        passed = 0
-        for bound, seen in self._pending:
-            if bound > oldest:
-                break
-            self.safe = self.safe | seen
-            passed += 1
-        del self._pending[:passed]
-        if len(self._pending) > MAX_PENDING:
-            del self._pending[: len(self._pending) - MAX_PENDING]
+        self.passed(frozenset(row.writers or ()), tops)
         return tops
+
+    def passed(self, writers: frozenset[str], tops: Safe) -> Safe:
+        """Take one observation: `tops` seen from its snapshot, `writers` holding the outbox lock
+        after it. An observation's tops are final once none of its writers holds the lock any more
+        (this one's, or a later one's, read of the lock table). Returns the horizon."""
+        self._pending.append((writers, tops))
+        kept: list[tuple[frozenset[str], Safe]] = []
+        for waiting, seen in self._pending:
+            if waiting.isdisjoint(writers):
+                self.safe = self.safe | seen
+            elif not self.safe.covers(seen):
+                kept.append((waiting, seen))
+        self._pending = kept[-MAX_PENDING:]
+        return self.safe
 
 
 _HORIZONS: weakref.WeakKeyDictionary[Database, Horizon] = weakref.WeakKeyDictionary()

@@ -6,8 +6,20 @@ Every subscription (a channel and a project) is a **lane** with its own durable 
 holds back another: each lane moves on its own.
 
 The relay's row in `consumer_positions` (`slack-relay`, `discord-relay`) is the **frontier**: the
-newest event any round has read. A subscription whose cursor is still None (new, or resumed) starts
-there, so a channel is never flooded with history.
+newest event any round has read, never past the safe horizon (`hub.adapters.db.horizon`). When the
+relay first runs, the frontier is the last event older than its start, or the safe horizon if that is
+lower (`chat.relay.start_before`): an older event still committing then is relayed, not skipped.
+
+**Where a lane starts.** A lane relays the events after its cursor. A subscription whose cursor is
+None (new, or resumed) starts at the frontier, so a channel is never flooded with history. So does one
+whose cursor is *stale*: below the retention mark (`retention_marks` "events", the highest id the
+retention job moved out of the outbox). Only a lane that was not active when retention passed can be
+behind it (active lanes hold retention back), e.g. a channel archived for longer than
+`EVENTS_RETENTION_DAYS` and unarchived: some of what it would read is gone, so it resumes like a
+resubscribed channel, from the frontier, instead of replaying an arbitrary remainder. In both cases the
+start is pinned (`start`) before the lane is first handed events, so a failure before its first
+success retries from the same point (nothing skipped), and the message maps keep a restart from
+posting anything twice (`bots/relay.py`).
 
 Only `state == "active"` subscriptions are lanes. A failing one is paused (`state` "paused",
 `state_reason` the platform's error); subscribing the channel again resumes it (and it starts at the
@@ -24,6 +36,7 @@ from sqlalchemy import or_, select, update
 from hub.adapters.db.chat_models import ChatSubscription
 from hub.adapters.db.models import Project
 from hub.adapters.db.positions import advance_position, lock_position
+from hub.adapters.db.retention_models import RetentionMark
 from hub.adapters.db.uow import UnitOfWork
 from hub.services.chat.relay import start_before
 
@@ -55,7 +68,7 @@ async def frontier(uow: UnitOfWork, consumer: str, since: datetime | None, now: 
     """The relay's frontier (created on first use: after the events older than `since`); None while
     another transaction holds the row this instant."""
     async with uow:
-        position = await lock_position(uow.session, consumer, start_before(since), now)
+        position = await lock_position(uow.session, consumer, start_before(since, uow.db), now)
         await uow.commit()
         return position
 
@@ -66,11 +79,15 @@ async def move_frontier(uow: UnitOfWork, consumer: str, position: int, now: date
         await uow.commit()
 
 
+_RETAINED_FROM = select(RetentionMark.position).where(RetentionMark.name == "events").scalar_subquery()
+
+
 async def load_lanes(uow: UnitOfWork, platform: str) -> list[Lane]:
-    """The platform's active subscriptions, oldest first."""
+    """The platform's active subscriptions, oldest first; a stale cursor (below the retention mark)
+    comes back as None: the lane starts at the frontier (module docstring)."""
     async with uow:
         rows = await uow.session.execute(
-            select(ChatSubscription, Project.key)
+            select(ChatSubscription, Project.key, _RETAINED_FROM)
             .join(Project, Project.id == ChatSubscription.project_id)
             .where(ChatSubscription.platform == platform, ChatSubscription.state == ACTIVE)
             .order_by(ChatSubscription.id)
@@ -83,11 +100,11 @@ async def load_lanes(uow: UnitOfWork, platform: str) -> list[Lane]:
                 row.project_id,
                 key,
                 row.created_by,
-                row.position,
+                None if row.position is not None and row.position < (mark or 0) else row.position,
                 row.failures or 0,
                 row.retry_at,
             )
-            for row, key in rows.all()
+            for row, key, mark in rows.all()
         ]
 
 
@@ -115,15 +132,18 @@ async def advance(uow: UnitOfWork, positions: dict[int, int], now: datetime) -> 
 
 
 async def start(uow: UnitOfWork, positions: dict[int, int]) -> None:
-    """Pin where lanes without a cursor start (the frontier they were first handed events from), so
-    a failure before their first success does not skip what they were given."""
+    """Pin where lanes without a cursor, or with a stale one, start (the frontier they were first
+    handed events from), so a failure before their first success does not skip what they were given."""
     if not positions:
         return
     async with uow:
         for sub_id, position in positions.items():
             await uow.session.execute(
                 update(ChatSubscription)
-                .where(ChatSubscription.id == sub_id, ChatSubscription.position.is_(None))
+                .where(
+                    ChatSubscription.id == sub_id,
+                    or_(ChatSubscription.position.is_(None), ChatSubscription.position < position),
+                )
                 .values(position=position)
             )
         await uow.commit()

@@ -69,15 +69,16 @@ def _column(platform: str) -> Any:
     return getattr(Notification, f"deliver_{platform}")
 
 
-def _start_before(since: datetime | None) -> Any:
+def _start_before(since: datetime | None, safe: int) -> Any:
     """A new consumer starts after the notifications older than `since` (the bot's start): no flood of
-    history, and nothing made while the bot was starting up is skipped."""
+    history, and nothing made while the bot was starting up is skipped (never past the safe horizon
+    `safe`: a lower id may still be committing)."""
 
     async def start(session: Any) -> int:
         query = select(func.coalesce(func.max(Notification.id), 0))
         if since is not None:
             query = query.where(Notification.created_at < since)
-        return int(await session.scalar(query) or 0)
+        return min(int(await session.scalar(query) or 0), safe)
 
     return start
 
@@ -89,7 +90,7 @@ async def pending_direct_messages(
     never past the safe horizon (`hub.adapters.db.horizon`: notification ids commit out of order too)."""
     safe = (await safe_horizon(uow.db)).notifications
     async with uow:
-        position = await lock_position(uow.session, consumer, _start_before(since), utcnow())
+        position = await lock_position(uow.session, consumer, _start_before(since, safe), utcnow())
         await uow.commit()
         if position is None:
             return 0, []

@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.adapters.db.chat_models import ChatCommentMessage, ChatSubscription, ChatTicketMessage
+from hub.adapters.db.engine import Database
 from hub.adapters.db.horizon import safe_horizon
 from hub.adapters.db.models import Event, Ticket, User
 from hub.adapters.db.types import utcnow
@@ -111,15 +112,19 @@ class RelayBatch:
     comment_messages: dict[tuple[str, str, int], CommentMessage] = field(default_factory=dict)
 
 
-def start_before(since: datetime | None) -> Any:
-    """A new relay starts after the events older than `since` (its start): channels are not flooded
-    with history, and nothing committed while the relay was starting up is skipped."""
+def start_before(since: datetime | None, db: Database | None = None) -> Any:
+    """Where a new relay starts: after the events older than `since` (its start), so channels are not
+    flooded with history, but never past the safe horizon of `db` (`hub.adapters.db.horizon`): an
+    older event whose transaction commits after the start has an id at or below the last one, and
+    starting past it would skip it; starting at the horizon relays it (with at most the few events
+    that were committing then)."""
 
     async def start(session: Any) -> int:
         query = select(func.coalesce(func.max(Event.id), 0))
         if since is not None:
             query = query.where(Event.created_at < since)
-        return int(await session.scalar(query) or 0)
+        latest = int(await session.scalar(query) or 0)
+        return latest if db is None else min(latest, (await safe_horizon(db)).events)
 
     return start
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from hub.adapters.db.integration_models import IntegrationDelivery
@@ -49,6 +50,35 @@ def delivery_view(delivery: IntegrationDelivery) -> dict[str, Any]:
     }
 
 
+async def _insert(uow: UnitOfWork, values: dict[str, Any]) -> int | None:
+    """Insert one log row; its id, or None when its `delivery_key` is taken (a duplicate).
+
+    On PostgreSQL one autocommitted `INSERT … ON CONFLICT DO NOTHING RETURNING id` (one round trip
+    instead of BEGIN, INSERT, COMMIT): an insert racing a claim of the same key still waits for that
+    claim's transaction to end before it decides, so the key is claimed once."""
+    if not uow.db.is_sqlite:
+        statement = (
+            pg_insert(IntegrationDelivery)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["integration_id", "delivery_key"])
+            .returning(IntegrationDelivery.id)
+        )
+        async with uow.db.single_statements() as conn:
+            found = (await conn.execute(statement)).scalar()
+        return None if found is None else int(found)
+    async with uow:
+        row = IntegrationDelivery(**values)
+        uow.session.add(row)
+        try:
+            await uow.session.flush()
+            row_id = int(row.id)
+            await uow.commit()
+        except IntegrityError:
+            await uow.rollback()
+            return None
+        return row_id
+
+
 async def record(
     uow: UnitOfWork,
     integration_id: int,
@@ -61,47 +91,41 @@ async def record(
 ) -> int:
     """Log a request that claims nothing (rejected, duplicate, disabled); returns the row's id."""
     now = utcnow()
-    async with uow:
-        row = IntegrationDelivery(
-            integration_id=integration_id,
-            delivery_key=None,
-            event=event[:64],
-            verdict=verdict,
-            status_code=status_code,
-            summary=summary[:MAX_SUMMARY],
-            body=excerpt(body),
-            received_at=now,
-            finished_at=now,
-        )
-        uow.session.add(row)
-        await uow.session.flush()
-        row_id = int(row.id)
-        await uow.commit()
-        return row_id
+    row_id = await _insert(
+        uow,
+        {
+            "integration_id": integration_id,
+            "delivery_key": None,
+            "event": event[:64],
+            "verdict": verdict,
+            "status_code": status_code,
+            "summary": summary[:MAX_SUMMARY],
+            "body": excerpt(body),
+            "received_at": now,
+            "finished_at": now,
+        },
+    )
+    if row_id is None:  # pragma: no cover - a row without a key conflicts with nothing
+        raise RuntimeError("a delivery without a key was refused as a duplicate")
+    return row_id
 
 
 async def claim(uow: UnitOfWork, integration_id: int, key: str, *, event: str, body: bytes) -> int | None:
     """Claim delivery `key`: the new row's id, or None when it was claimed before (a duplicate)."""
-    async with uow:
-        row = IntegrationDelivery(
-            integration_id=integration_id,
-            delivery_key=key[:200],
-            event=event[:64],
-            verdict="processing",
-            status_code=202,
-            summary="",
-            body=excerpt(body),
-            received_at=utcnow(),
-        )
-        uow.session.add(row)
-        try:
-            await uow.session.flush()
-            row_id = int(row.id)
-            await uow.commit()
-        except IntegrityError:
-            await uow.rollback()
-            return None
-        return row_id
+    return await _insert(
+        uow,
+        {
+            "integration_id": integration_id,
+            "delivery_key": key[:200],
+            "event": event[:64],
+            "verdict": "processing",
+            "status_code": 202,
+            "summary": "",
+            "body": excerpt(body),
+            "received_at": utcnow(),
+            "finished_at": None,
+        },
+    )
 
 
 async def claimed_by(uow: UnitOfWork, integration_id: int, key: str) -> IntegrationDelivery | None:
@@ -115,7 +139,8 @@ async def claimed_by(uow: UnitOfWork, integration_id: int, key: str) -> Integrat
 
 
 async def finish(uow: UnitOfWork, delivery_id: int, *, verdict: str, status_code: int, summary: str) -> None:
-    """Record how a claimed delivery ended; `failed` releases its id for the sender's retry."""
+    """Record how a claimed delivery ended; `failed` releases its id for the sender's retry (one
+    autocommitted UPDATE on PostgreSQL)."""
     values: dict[str, Any] = {
         "verdict": verdict,
         "status_code": status_code,
@@ -124,10 +149,13 @@ async def finish(uow: UnitOfWork, delivery_id: int, *, verdict: str, status_code
     }
     if verdict == "failed":
         values["delivery_key"] = None
+    statement = update(IntegrationDelivery).where(IntegrationDelivery.id == delivery_id).values(**values)
+    if not uow.db.is_sqlite:
+        async with uow.db.single_statements() as conn:
+            await conn.execute(statement)
+        return
     async with uow:
-        await uow.session.execute(
-            update(IntegrationDelivery).where(IntegrationDelivery.id == delivery_id).values(**values)
-        )
+        await uow.session.execute(statement)
         await uow.commit()
 
 

@@ -66,12 +66,13 @@ def hook_url(public_url: str, integration_id: int) -> str:
     return f"{public_url.rstrip('/')}/hooks/{integration_id}"
 
 
-def verifying_secrets(integration: Integration, now: datetime) -> list[str]:
+def verifying_secrets(
+    secret: str, previous: str | None, previous_expires_at: datetime | None, now: datetime
+) -> list[str]:
     """The secrets a request may be signed with now: the current one, and the previous one in its grace."""
-    expires = integration.previous_secret_expires_at
-    if integration.previous_secret and expires is not None and expires > now:
-        return [integration.secret, integration.previous_secret]
-    return [integration.secret]
+    if previous and previous_expires_at is not None and previous_expires_at > now:
+        return [secret, previous]
+    return [secret]
 
 
 def actor_name(kind: str, name: str) -> str:
