@@ -13,6 +13,7 @@ from hub.api import (
     chat,
     hooks,
     integrations,
+    invites,
     notifications,
     observe,
     projects,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, context: HubContext | None = None) -> Quart:
         chat.bp,
         users.bp,
         integrations.bp,
+        invites.bp,
         hooks.bp,
     )
     for blueprint in blueprints:

@@ -15,12 +15,13 @@ from hub.api.schemas import (
     MeOut,
     PasswordChangeIn,
     RefreshIn,
+    RegisteredOut,
     RegisterIn,
     TokenOut,
-    UserOut,
 )
 from hub.domain.errors import Forbidden
 from hub.services.accounts import auth
+from hub.services.projects import invites
 from hub.services.views import user_view
 
 bp = Blueprint("auth", __name__, url_prefix="/api")
@@ -28,11 +29,18 @@ bp = Blueprint("auth", __name__, url_prefix="/api")
 
 @bp.post("/auth/register")
 @validate_request(RegisterIn)
-@validate_response(UserOut, 201)
+@validate_response(RegisteredOut, 201)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
-    """Create an account (when ALLOW_SIGNUP is on)."""
+    """Create an account (when ALLOW_SIGNUP is on). With `invite` (an invite link's token), also join
+    its project, in one step, whether or not sign-up is open: an unknown invite is 404, an ended one
+    410 (`invite_expired` | `invite_revoked` | `invite_used_up`), and then no account is made."""
     await limits().check_register(client_address())
     context = hub()
+    if data.invite is not None:
+        user, project = await invites.register_with_invite(
+            context.uow(), data.email, data.password, data.name, data.invite
+        )
+        return {**user_view(user), "project": project}, 201
     if not context.settings.allow_signup:
         raise Forbidden("sign-up is disabled on this hub; ask an administrator for an account")
     user = await auth.register(context.uow(), data.email, data.password, data.name)

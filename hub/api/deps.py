@@ -23,6 +23,17 @@ def bearer_token() -> str:
     return token.strip()
 
 
+#: The header the hub's own web board sends on every REST call, so its changes are recorded with the
+#: origin `web` (events, activity, chat relays) rather than `api`.
+CLIENT_HEADER = "X-Switchboard-Client"
+
+
+def client_origin() -> str:
+    """`web` for the hub's web board (it says so in `X-Switchboard-Client`), else `api`. A label for
+    people reading the activity, not an authorization fact: any client may claim it."""
+    return "web" if request.headers.get(CLIENT_HEADER, "").strip().lower() == "web" else "api"
+
+
 async def current_user() -> Actor:
     """The user of the request's access token; 401 when it is missing, bad or expired, its session
     ended or its user is deactivated (one database read, see `services.auth.authenticate`)."""

@@ -38,7 +38,7 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 _CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-_CORS_HEADERS = "Authorization, Content-Type"
+_CORS_HEADERS = "Authorization, Content-Type, X-Switchboard-Client"
 
 
 class InvalidJSON(BadRequest):

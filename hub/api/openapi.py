@@ -27,14 +27,15 @@ from werkzeug.routing import IntegerConverter, Rule
 
 from hub.api.schemas import ErrorOut
 
-#: Operations anyone may call: they are how a client gets a token in the first place.
-PUBLIC = frozenset({"auth.register", "auth.login", "auth.refresh"})
+#: Operations anyone may call: they are how a client gets a token in the first place (and what an invite
+#: link offers, which the sign-up page shows before there is an account).
+PUBLIC = frozenset({"auth.register", "auth.login", "auth.refresh", "invites.preview_invite"})
 
 #: Statuses only the service can tell, by endpoint: 401 on the public sign-in routes (bad credentials),
 #: 403 (the role does not allow it, or sign-up is off), 409 (a conflict with the current state), 429
 #: (a rate limit: sign-in, sign-up, refresh and member additions).
 OUTCOMES: dict[str, tuple[int, ...]] = {
-    "auth.register": (403, 409, 429),
+    "auth.register": (403, 404, 409, 410, 429),
     "auth.login": (401, 429),
     "auth.refresh": (401, 429),
     "projects.create_project": (409,),
@@ -44,6 +45,11 @@ OUTCOMES: dict[str, tuple[int, ...]] = {
     "projects.remove_member": (403, 409),
     "projects.leave_project": (409,),
     "projects.broadcast_to_project": (403,),
+    "invites.create_invite": (403,),
+    "invites.list_invites": (403,),
+    "invites.revoke_invite": (403,),
+    "invites.preview_invite": (410,),
+    "invites.accept_invite": (409, 410, 429),
     "tickets.create_ticket": (403,),
     "tickets.update_ticket": (403, 409),
     "tickets.delete_ticket": (403,),
@@ -79,6 +85,7 @@ REASONS = {
     403: "Your role in the project does not allow this.",
     404: "Nothing there, or nothing you may see.",
     409: "Conflicts with the current state (a stale version, a duplicate, the last owner).",
+    410: "Over for good: an invite link that expired, was revoked or was used up (`code` says which).",
     413: "The body is larger than the hub's MAX_BODY_BYTES.",
     422: "A field or parameter is invalid; `fields` names each one.",
     429: "Too many attempts; retry after `Retry-After` seconds.",

@@ -13,6 +13,7 @@ from hub.api.limits import limits
 from hub.api.schemas import (
     EventList,
     EventQuery,
+    LabelList,
     MemberIn,
     MemberList,
     MemberOut,
@@ -24,6 +25,7 @@ from hub.api.schemas import (
     Strict,
 )
 from hub.services.projects import activity, broadcast, projects
+from hub.services.tickets import labels
 
 bp = Blueprint("projects", __name__, url_prefix="/api/projects")
 
@@ -139,6 +141,14 @@ async def list_events(project_id: int, query_args: EventQuery) -> dict[str, Any]
         before=query_args.before,
         limit=query_args.limit,
     )
+
+
+@bp.get("/<int:project_id>/labels")
+@validate_response(LabelList)
+async def list_labels(project_id: int) -> dict[str, Any]:
+    """The labels on the project's tickets with how many tickets carry each, most used first."""
+    user = await current_user()
+    return {"items": await labels.project_labels(hub().uow(), user, project_id)}
 
 
 @bp.post("/<int:project_id>/broadcast")

@@ -54,6 +54,12 @@ class RegisterIn(Strict):
     email: str = Field(max_length=320)
     password: str = Field(min_length=8, max_length=256)
     name: str = Field(min_length=1, max_length=120)
+    invite: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="an invite link's token: sign up (even when ALLOW_SIGNUP is off) and join its project",
+    )
 
 
 class LoginIn(Strict):
@@ -132,6 +138,14 @@ class ProjectOut(BaseModel):
 
 class ProjectList(BaseModel):
     items: list[ProjectOut]
+
+
+class RegisteredOut(UserOut):
+    project: ProjectOut | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="only with `invite`: the project joined, with your role in it",
+    )
 
 
 class MemberIn(Strict):
@@ -333,6 +347,52 @@ class EventList(BaseModel):
     next_after: int
     #: With `before`: the `before` of the next (older) page, or null at the beginning of the feed.
     next_before: int | None = None
+
+
+class LabelCount(BaseModel):
+    name: str
+    count: int
+
+
+class LabelList(BaseModel):
+    items: list[LabelCount]
+
+
+class TimelineQuery(StorableText):
+    before: BigRowId | None = Field(default=None, description="an event id: list older ones")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class TimelineActor(BaseModel):
+    id: int
+    name: str
+
+
+class TimelineComment(BaseModel):
+    id: int | None
+    excerpt: str = Field(description="the start of the comment's body, on one line")
+
+
+class TimelineItem(BaseModel):
+    id: int
+    type: str
+    created_at: datetime
+    actor: TimelineActor | None
+    origin: str | None
+    changes: dict[str, list[Any]] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="field → [old, new], when the event has them",
+    )
+    comment: TimelineComment | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="comment events: which comment"
+    )
+
+
+class Timeline(BaseModel):
+    items: list[TimelineItem]
+    #: The `before` of the next (older) page, or null at the ticket's first event.
+    next_before: int | None
 
 
 class ErrorBody(BaseModel):

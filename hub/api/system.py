@@ -16,8 +16,10 @@ bp = Blueprint("system", __name__)
 @bp.get("/healthz")
 @hide
 async def healthz() -> dict[str, Any]:
-    """The process is up. On a demo hub it also says how to log in (the board shows the hint)."""
-    body: dict[str, Any] = {"status": "ok"}
+    """The process is up. `signup`: whether anyone may create an account (ALLOW_SIGNUP; the sign-in
+    page offers "Create an account"). On a demo hub it also says how to log in (the board shows the
+    hint)."""
+    body: dict[str, Any] = {"status": "ok", "signup": hub().settings.allow_signup}
     demo = hub().demo_login
     if demo is not None:
         body["demo"] = {"email": demo.email, "password": demo.password}

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
-from hub.api.deps import current_user, hub
+from hub.api.deps import client_origin, current_user, hub
 from hub.api.schemas import (
     CommentIn,
     CommentList,
@@ -17,8 +17,10 @@ from hub.api.schemas import (
     TicketOut,
     TicketPatch,
     TicketQuery,
+    Timeline,
+    TimelineQuery,
 )
-from hub.services.tickets import comments, tickets
+from hub.services.tickets import comments, tickets, timeline
 
 bp = Blueprint("tickets", __name__, url_prefix="/api")
 
@@ -58,6 +60,7 @@ async def create_ticket(project_id: int, data: TicketIn) -> tuple[dict[str, Any]
         priority=data.priority,
         assignee_id=data.assignee_id,
         labels=data.labels,
+        origin=client_origin(),
     )
     return view, 201
 
@@ -70,6 +73,18 @@ async def get_ticket(ref: str) -> dict[str, Any]:
     return await tickets.get_ticket(hub().uow(), user, ref)
 
 
+@bp.get("/tickets/<ref>/events")
+@validate_querystring(TimelineQuery)
+@validate_response(Timeline)
+async def ticket_events(ref: str, query_args: TimelineQuery) -> dict[str, Any]:
+    """The ticket's history (its ticket and comment events, archived ones too), newest first; page back
+    with `before` = `next_before`."""
+    user = await current_user()
+    return await timeline.ticket_events(
+        hub().uow(), user, ref, before=query_args.before, limit=query_args.limit
+    )
+
+
 @bp.patch("/tickets/<ref>")
 @validate_request(TicketPatch)
 @validate_response(TicketOut)
@@ -77,13 +92,15 @@ async def update_ticket(ref: str, data: TicketPatch) -> dict[str, Any]:
     """Change some fields; send the `version` you edited to get 409 instead of overwriting."""
     user = await current_user()
     changes = {name: getattr(data, name) for name in data.model_fields_set if name != "version"}
-    return await tickets.update_ticket(hub().uow(), user, ref, changes, version=data.version)
+    return await tickets.update_ticket(
+        hub().uow(), user, ref, changes, version=data.version, origin=client_origin()
+    )
 
 
 @bp.delete("/tickets/<ref>")
 async def delete_ticket(ref: str) -> tuple[str, int]:
     user = await current_user()
-    await tickets.delete_ticket(hub().uow(), user, ref)
+    await tickets.delete_ticket(hub().uow(), user, ref, origin=client_origin())
     return "", 204
 
 
@@ -92,14 +109,14 @@ async def delete_ticket(ref: str) -> tuple[str, int]:
 async def follow(ref: str) -> dict[str, Any]:
     """Follow a ticket: get notified of its comments and status changes."""
     user = await current_user()
-    return await tickets.set_following(hub().uow(), user, ref, True)
+    return await tickets.set_following(hub().uow(), user, ref, True, origin=client_origin())
 
 
 @bp.delete("/tickets/<ref>/watchers/me")
 @validate_response(TicketOut)
 async def unfollow(ref: str) -> dict[str, Any]:
     user = await current_user()
-    return await tickets.set_following(hub().uow(), user, ref, False)
+    return await tickets.set_following(hub().uow(), user, ref, False, origin=client_origin())
 
 
 @bp.get("/tickets/<ref>/comments")
@@ -115,7 +132,7 @@ async def list_comments(ref: str) -> dict[str, Any]:
 async def add_comment(ref: str, data: CommentIn) -> tuple[dict[str, Any], int]:
     """Comment; `@name` or `@email` mentions a project member."""
     user = await current_user()
-    return await comments.add_comment(hub().uow(), user, ref, data.body), 201
+    return await comments.add_comment(hub().uow(), user, ref, data.body, origin=client_origin()), 201
 
 
 @bp.patch("/comments/<int:comment_id>")
@@ -124,11 +141,11 @@ async def add_comment(ref: str, data: CommentIn) -> tuple[dict[str, Any], int]:
 async def edit_comment(comment_id: int, data: CommentIn) -> dict[str, Any]:
     """Edit your own comment."""
     user = await current_user()
-    return await comments.edit_comment(hub().uow(), user, comment_id, data.body)
+    return await comments.edit_comment(hub().uow(), user, comment_id, data.body, origin=client_origin())
 
 
 @bp.delete("/comments/<int:comment_id>")
 async def delete_comment(comment_id: int) -> tuple[str, int]:
     user = await current_user()
-    await comments.delete_comment(hub().uow(), user, comment_id)
+    await comments.delete_comment(hub().uow(), user, comment_id, origin=client_origin())
     return "", 204

@@ -6,6 +6,7 @@ DomainError
 ├── Forbidden          403      the role does not allow the action
 ├── NotFound           404      missing, or not visible to this user (never leaks existence)
 ├── Conflict           409      stale version, duplicate key, last owner
+├── Gone               410      it existed but is over (an invite link that expired, was revoked or used up)
 └── RateLimited        429
 """
 
@@ -45,6 +46,17 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class Gone(DomainError):
+    """It was there and is over for good; `code` says how (e.g. `invite_expired`)."""
+
+    status = 410
+    code = "gone"
+
+    def __init__(self, message: str, *, code: str = "gone", fields: dict[str, str] | None = None) -> None:
+        super().__init__(message, fields=fields)
+        self.code = code
 
 
 class RateLimited(DomainError):

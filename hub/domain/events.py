@@ -367,6 +367,18 @@ TICKET_EVENTS = frozenset(c.type for c in EVENTS.values() if issubclass(c, Ticke
 COMMENT_EVENTS = frozenset(c.type for c in EVENTS.values() if issubclass(c, CommentEvent))
 
 
+def ticket_id_of(type_: str, payload: Mapping[str, Any]) -> int | None:
+    """The ticket a `ticket.*` or `comment.*` event is about (stored with the event as `ticket_id`, so a
+    ticket's timeline is read by index); None for any other event, or a payload that names none."""
+    if type_ in COMMENT_EVENTS:
+        value = payload.get("ticket_id")
+    elif type_ in TICKET_EVENTS:
+        value = (payload.get("ticket") or {}).get("id")
+    else:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def parse_event(type_: str, payload: Mapping[str, Any]) -> DomainEvent | None:
     """The typed event a stored `(type, payload)` records; None for a type the hub does not write."""
     cls = EVENTS.get(type_)

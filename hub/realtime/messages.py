@@ -70,14 +70,53 @@ def broadcast(event: dict[str, Any]) -> str:
     )
 
 
+#: The `action` of a `member_update`, by event type.
+MEMBER_ACTIONS: dict[str, str] = {
+    str(EventType.MEMBER_ADDED): "added",
+    str(EventType.MEMBER_UPDATED): "updated",
+    str(EventType.MEMBER_REMOVED): "removed",
+}
+
+
+def member_update(event: dict[str, Any]) -> str:
+    """The `member_update` message of a `member.*` event: the member as the members list shows it, so
+    boards keep their assignee pickers current."""
+    return dumps(
+        {
+            "type": "member_update",
+            "action": MEMBER_ACTIONS[event["type"]],
+            "event_id": event["id"],
+            "project_id": event["project_id"],
+            "data": event["payload"]["member"],
+        }
+    )
+
+
+def project_update(event: dict[str, Any]) -> str:
+    """The `project_update` message of a `project.updated` event. The event's project carries the
+    *actor's* role; every member sees this message, so it goes without one."""
+    project = {k: v for k, v in event["payload"]["project"].items() if k != "role"}
+    return dumps(
+        {
+            "type": "project_update",
+            "event_id": event["id"],
+            "project_id": event["project_id"],
+            "data": project,
+        }
+    )
+
+
 #: What a tickets socket shows for each type: a `ticket_update` unless listed here.
 _FOR_TICKETS: dict[str, Callable[[dict[str, Any]], str | None]] = {
-    str(EventType.PROJECT_BROADCAST): broadcast
+    str(EventType.PROJECT_BROADCAST): broadcast,
+    str(EventType.PROJECT_UPDATED): project_update,
+    **{kind: member_update for kind in MEMBER_ACTIONS},
 }
 
 
 def for_tickets(event: dict[str, Any]) -> str | None:
-    """What a tickets socket shows for an event: a `ticket_update`, a `broadcast`, or None (nothing)."""
+    """What a tickets socket shows for an event: a `ticket_update`, a `broadcast`, a `member_update`, a
+    `project_update`, or None (nothing)."""
     return _FOR_TICKETS.get(event["type"], ticket_update)(event)
 
 

@@ -1,4 +1,5 @@
-"""The hub's rate limits, by use case: sign-in, sign-up, token refresh and member additions.
+"""The hub's rate limits, by use case: sign-in, sign-up, token refresh, member additions and invite
+acceptance (counted like sign-in failures, per address).
 
 Thresholds come from the settings (`LOGIN_RATE_LIMIT`, `LOGIN_ADDRESS_RATE_LIMIT`,
 `REGISTER_RATE_LIMIT`, `REFRESH_RATE_LIMIT`, `MEMBER_ADD_RATE_LIMIT`); counters live in a
@@ -94,6 +95,17 @@ class Limits:
     async def _refund_login(self, account: str, address: str, *hits: Hit | None) -> None:
         await self._undo("login", account, hits[0])
         await self._undo("login_address", address, hits[1])
+
+    @contextlib.asynccontextmanager
+    async def invite_attempt(self, address: str) -> AsyncIterator[None]:
+        """Wrap one invite acceptance like a sign-in: counted per client address against
+        `LOGIN_ADDRESS_RATE_LIMIT` (its own counter), refunded when the invite works, kept when it
+        fails (an unknown or ended invite: someone trying tokens)."""
+        hit = await self._hit(
+            "invite", address, self.login_address, "too many invite attempts; wait before trying again"
+        )
+        yield  # a failure propagates from here: the attempt stays counted
+        await self._undo("invite", address, hit)
 
     async def check_register(self, address: str) -> None:
         await self._hit("register", address, self.register, "too many sign-ups from your address; wait")

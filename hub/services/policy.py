@@ -146,6 +146,34 @@ def can_add_by_id(actor: Actor, user_id: int, *, shares_a_project: bool) -> bool
     return actor.is_admin or user_id == actor.id or shares_a_project
 
 
+# --- invite links ---------------------------------------------------------------------------------
+
+
+def can_manage_invites(role: Role | None) -> bool:
+    """Making, listing and revoking a project's invite links is managing members: admins and owners."""
+    return can(role, Action.MANAGE)
+
+
+def can_invite_as(role: Role | None, invite_role: Role) -> bool:
+    """An invite link grants its role to whoever uses it, so minting one is granting that role
+    (`can_grant`): admins invite with any role but owner; only an owner mints an owner invite."""
+    return can_grant(role, invite_role)
+
+
+def invite_backed_by(maker_role: Role | None, invite_role: Role) -> bool:
+    """An invite link grants its role on its maker's authority: it works only while its maker could
+    still mint it (demoted, removed or deactivated makers' links stop working at once)."""
+    return can_manage_invites(maker_role) and can_invite_as(maker_role, invite_role)
+
+
+def role_after_invite(member_role: Role | None, invite_role: Role) -> Role:
+    """The role someone has after accepting an invite: the invite's role for a newcomer; an existing
+    member keeps the higher of their role and the invite's (an invite never demotes anyone)."""
+    if member_role is None or invite_role.rank > member_role.rank:
+        return invite_role
+    return member_role
+
+
 #: Who may see each kind of event in the project's activity (REST feed, sockets, resumes). Types not
 #: listed here are for admins and owners only: a new kind of event is private until someone decides.
 _EVENT_AUDIENCE: dict[str, Action] = {

@@ -174,6 +174,7 @@ def _archived(row: Event) -> dict[str, Any]:
         "payload": row.payload,
         "request_id": row.request_id,
         "created_at": row.created_at,
+        "ticket_id": row.ticket_id,
     }
 
 

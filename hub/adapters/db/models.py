@@ -234,8 +234,12 @@ class Event(Base):
     #: PostgreSQL: the writing transaction's id (xid8), taken before the row's id is drawn; see
     #: `hub.adapters.db.horizon`. NULL on SQLite.
     xid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: The ticket a `ticket.*` / `comment.*` event is about (`domain.events.ticket_id_of`), for the
+    #: ticket's timeline (`GET /api/tickets/{ref}/events`); NULL for other events.
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         Index("ix_events_project_id_id", "project_id", "id"),
         Index("ix_events_created_at", "created_at"),
+        Index("ix_events_ticket_id_id", "ticket_id", "id"),
     )

@@ -35,13 +35,13 @@ OUTBOX_LOCK = 0x5B0A4D
 #: `OUTBOX_ORDERING=lock`), before the sequence draws the first event id.
 _PG_INSERT = """
     WITH tx AS MATERIALIZED (SELECT CAST(CAST(pg_current_xact_id() AS text) AS bigint) AS xid){lock}
-    INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid)
+    INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid, ticket_id)
     SELECT e.project_id, e.actor_id, e.type, CAST(e.payload AS jsonb), e.request_id,
-           CAST(:created_at AS timestamptz), tx.xid
+           CAST(:created_at AS timestamptz), tx.xid, e.ticket_id
     FROM tx{lock_from},
          unnest(CAST(:project_ids AS integer[]), CAST(:actor_ids AS integer[]), CAST(:types AS text[]),
-                CAST(:payloads AS text[]), CAST(:request_ids AS text[]))
-           WITH ORDINALITY AS e(project_id, actor_id, type, payload, request_id, ord)
+                CAST(:payloads AS text[]), CAST(:request_ids AS text[]), CAST(:ticket_ids AS integer[]))
+           WITH ORDINALITY AS e(project_id, actor_id, type, payload, request_id, ticket_id, ord)
     ORDER BY e.ord
     RETURNING id
     """
@@ -78,6 +78,7 @@ async def write_events(
                 "payload": e.payload,
                 "request_id": e.request_id,
                 "created_at": now,
+                "ticket_id": e.ticket_id,
             }
             for e in events
         ]
@@ -90,6 +91,7 @@ async def write_events(
             "types": [e.type for e in events],
             "payloads": [orjson.dumps(e.payload, option=orjson.OPT_NON_STR_KEYS).decode() for e in events],
             "request_ids": [e.request_id for e in events],
+            "ticket_ids": [e.ticket_id for e in events],
         }
         params["lock_key"] = OUTBOX_LOCK
         statement = _PG_INSERT_LOCKED if lock else _PG_INSERT_PARALLEL

@@ -31,10 +31,12 @@ class EventArchive(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
         Index("ix_events_archive_project_id_id", "project_id", "id"),
         Index("ix_events_archive_created_at", "created_at"),
+        Index("ix_events_archive_ticket_id_id", "ticket_id", "id"),
     )
 
 

@@ -86,7 +86,7 @@ _INSERT = text(
 _EVENT_CTE = f""",
     outbox_lock AS (SELECT {{lock}} FROM ticket),
     event AS (
-        INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid)
+        INSERT INTO events (project_id, actor_id, type, payload, request_id, created_at, xid, ticket_id)
         SELECT CAST(:project_id AS integer), CAST(:reporter_id AS integer), CAST(:event_type AS text),
                jsonb_set(jsonb_set(jsonb_set(jsonb_set(CAST(:payload AS jsonb),
                    '{{ticket,id}}', to_jsonb(ticket.id)),
@@ -94,7 +94,7 @@ _EVENT_CTE = f""",
                    '{{ticket,key}}', to_jsonb(seq.key || '-' || ticket.number)),
                    '{{ticket,labels}}', to_jsonb({_SORTED_LABELS})),
                CAST(:request_id AS text), CAST(:created_at AS timestamptz),
-               CAST(CAST(pg_current_xact_id() AS text) AS bigint)
+               CAST(CAST(pg_current_xact_id() AS text) AS bigint), ticket.id
         FROM ticket, seq, outbox_lock
         RETURNING id
     )

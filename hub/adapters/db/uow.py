@@ -26,7 +26,7 @@ from hub.adapters.db.outbox import write_events
 from hub.adapters.db.tickets import SqlTicketRepository, ticket_repository
 from hub.adapters.db.types import utcnow
 from hub.domain.correlation import request_id
-from hub.domain.events import DomainEvent, payload_of
+from hub.domain.events import DomainEvent, payload_of, ticket_id_of
 
 Publisher = Callable[[Sequence[Event], Sequence[Notification]], Awaitable[None]]
 #: Runs after the events got their ids, inside the transaction; returns the notifications it added.
@@ -113,6 +113,7 @@ class UnitOfWork:
             type=str(type_),
             payload=payload,
             request_id=request_id.get(),
+            ticket_id=ticket_id_of(str(type_), payload),
         )
 
     def can_write_alone(self, event: Event) -> bool:

@@ -80,4 +80,5 @@ def _as_event(row: EventArchive) -> Event:
         payload=row.payload,
         request_id=row.request_id,
         created_at=row.created_at,
+        ticket_id=row.ticket_id,
     )

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from hub.adapters.db.models import Membership, Project, Ticket, TicketWatcher, User
@@ -188,21 +189,45 @@ async def add_member(
             )
         if await uow.session.get(Membership, (project_id, user.id)) is not None:
             raise Conflict("already a member", fields={field: "already a member of this project"})
-        membership = Membership(project_id=project_id, user_id=user.id, role=new_role, created_at=utcnow())
-        membership.user = user
-        uow.session.add(membership)
-        await uow.session.flush()
-        view = member_view(membership)
-        project = await uow.session.get(Project, project_id)
-        assert project is not None
-        # `project`: the project as the new member sees it (their notifications socket's project_added).
-        added = MemberAdded(member=view, project=project_view(project, new_role))
-        uow.emit(added, project_id=project_id, actor_id=actor.id)
+        view = await join_project(uow, project_id, user, new_role, actor_id=actor.id)
         await uow.commit()
         return view
 
 
-async def _lock_project(uow: UnitOfWork, project_id: int) -> None:
+async def join_project(
+    uow: UnitOfWork, project_id: int, user: User, role: Role, *, actor_id: int | None
+) -> dict[str, Any]:
+    """Make `user` (not yet a member) a member of `project_id` with `role`, in the caller's transaction
+    (not committed), and emit `member.added`: the one way anyone joins a project (added by an admin,
+    or by an invite link), so every join reaches the sockets the same way."""
+    membership = Membership(project_id=project_id, user_id=user.id, role=role, created_at=utcnow())
+    membership.user = user
+    uow.session.add(membership)
+    try:
+        await uow.session.flush()
+    except IntegrityError:  # added at the same moment by someone else
+        raise Conflict("already a member", fields={"user_id": "already a member of this project"}) from None
+    view = member_view(membership)
+    project = await uow.session.get(Project, project_id)
+    assert project is not None
+    # `project`: the project as the new member sees it (their notifications socket's project_added).
+    added = MemberAdded(member=view, project=project_view(project, role))
+    uow.emit(added, project_id=project_id, actor_id=actor_id)
+    return view
+
+
+def change_role(
+    uow: UnitOfWork, membership: Membership, role: Role, *, actor_id: int | None
+) -> dict[str, Any]:
+    """Give a member (loaded with its user) a new role in the caller's transaction and emit
+    `member.updated`: the one way a role changes (by an admin, or by accepting a higher invite)."""
+    membership.role = role
+    view = member_view(membership)
+    uow.emit(MemberUpdated(member=view), project_id=membership.project_id, actor_id=actor_id)
+    return view
+
+
+async def lock_project(uow: UnitOfWork, project_id: int) -> None:
     """Serialise the membership changes of one project ("a project always keeps an owner" must hold
     when two owners demote or remove each other at once). PostgreSQL: the project's row, locked before
     anything is read (`FOR NO KEY UPDATE`: ticket and membership inserts, which only take a key-share
@@ -213,12 +238,17 @@ async def _lock_project(uow: UnitOfWork, project_id: int) -> None:
     )
 
 
-async def _load_membership(uow: UnitOfWork, project_id: int, user_id: int) -> Membership:
-    membership = await uow.session.scalar(
+async def find_membership(uow: UnitOfWork, project_id: int, user_id: int) -> Membership | None:
+    """The membership (with its user loaded), or None."""
+    return await uow.session.scalar(
         select(Membership)
         .options(joinedload(Membership.user))
         .where(Membership.project_id == project_id, Membership.user_id == user_id)
     )
+
+
+async def _load_membership(uow: UnitOfWork, project_id: int, user_id: int) -> Membership:
+    membership = await find_membership(uow, project_id, user_id)
     if membership is None:
         raise NotFound("no such member")
     return membership
@@ -229,7 +259,7 @@ async def update_member(
 ) -> dict[str, Any]:
     new_role = _check_role(role)
     async with uow:
-        await _lock_project(uow, project_id)
+        await lock_project(uow, project_id)
         actor_role = await authorize(uow.session, project_id, actor, Action.MANAGE)
         membership = await _load_membership(uow, project_id, user_id)
         current = Role(membership.role)
@@ -237,9 +267,7 @@ async def update_member(
         if not policy.can_change_member(actor_role, current, new_role):
             raise Forbidden("only an owner can change an owner's role")
         await _check_keeps_an_owner(uow, project_id, current, new_role, "role")
-        membership.role = new_role
-        view = member_view(membership)
-        uow.emit(MemberUpdated(member=view), project_id=project_id, actor_id=actor.id)
+        view = change_role(uow, membership, new_role, actor_id=actor.id)
         await uow.commit()
         return view
 
@@ -252,7 +280,7 @@ async def remove_member(uow: UnitOfWork, actor: Actor, project_id: int, user_id:
     `member.removed` event closes their sockets on the project and tells their notifications sockets
     (`project_removed`) on every instance."""
     async with uow:
-        await _lock_project(uow, project_id)
+        await lock_project(uow, project_id)
         actor_role = await authorize(uow.session, project_id, actor, policy.needed_to_remove(actor, user_id))
         membership = await _load_membership(uow, project_id, user_id)
         member_role = Role(membership.role)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from hub.adapters.db.models import Comment, Ticket
+from hub.adapters.db.models import Comment, Ticket, User
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import Role
@@ -16,7 +16,7 @@ from hub.domain.events import CommentCreated, CommentDeleted, CommentUpdated
 from hub.domain.identity import Actor
 from hub.services import policy
 from hub.services.policy import Action
-from hub.services.tickets.tickets import add_watchers, mentions_in, visible_ticket
+from hub.services.tickets.tickets import COMMENT_LOAD, add_watchers, mentions_in, visible_ticket
 from hub.services.views import comment_view
 
 MAX_BODY = 10_000
@@ -58,7 +58,7 @@ async def add_comment(
     chat relays never echo a comment back where it came from."""
     body = _check_body(body)
     async with uow:
-        ticket, _role = await visible_ticket(uow, actor, ref, Action.WRITE)
+        ticket, _role = await visible_ticket(uow, actor, ref, Action.WRITE, load=COMMENT_LOAD)
         comment = Comment(ticket_id=ticket.id, author_id=actor.id, body=body, origin=origin)
         now = utcnow()
         comment.created_at = comment.updated_at = now
@@ -66,7 +66,8 @@ async def add_comment(
         mentioned = await mentions_in(uow, ticket.project_id, body)
         watchers = await add_watchers(uow, ticket, [actor.id, *mentioned])
         await uow.session.flush()
-        await uow.session.refresh(comment, ["author"])
+        # The author by primary key: no round trip when the session holds them already.
+        comment.author = await uow.session.get_one(User, actor.id)
         view = comment_view(comment)
         created = CommentCreated(
             ticket_id=ticket.id,

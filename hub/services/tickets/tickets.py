@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from hub.adapters.db.models import Project, Ticket, TicketLabel, TicketWatcher
+from hub.adapters.db.models import Membership, Project, Ticket, TicketLabel, TicketWatcher
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
 from hub.domain.enums import Priority, Role, Status
@@ -36,11 +36,13 @@ from hub.domain.limits import INT_MAX, parse_id, text_problem
 from hub.domain.mentions import Mentionable, resolve_mentions
 from hub.domain.tickets import AddedTicket, NewTicket, Person
 from hub.services import policy
-from hub.services.access import authorize, role_in
+from hub.services.access import authorize
 from hub.services.policy import Action
 from hub.services.tickets.repository import TicketRepository
 from hub.services.views import person_view, render_ticket, ticket_view
 
+#: What a comment needs of its ticket: the key (the project) and the watchers (who hears of it).
+COMMENT_LOAD = (joinedload(Ticket.project), selectinload(Ticket.watchers))
 TICKET_LOAD = (
     joinedload(Ticket.project),
     joinedload(Ticket.assignee),
@@ -107,32 +109,48 @@ async def _check_assignee(tickets: TicketRepository, project_id: int, assignee_i
         raise ValidationFailed("invalid assignee", fields={"assignee_id": "not a member of this project"})
 
 
-async def load_ticket(uow: UnitOfWork, ref: int | str, *, for_update: bool = False) -> Ticket:
-    """Find a ticket by numeric id or key (`OPS-12`); NotFound if there is none."""
-    query = select(Ticket).options(*TICKET_LOAD)
+def _ticket_query(ref: int | str, load: Sequence[Any]) -> Select[Ticket]:
+    """The query finding a ticket by numeric id or key (`OPS-12`); NotFound if `ref` names none."""
+    query = select(Ticket).options(*load)
     text = str(ref).strip()
     # ASCII digits only, within the column's range: anything else names no ticket (never a driver error).
     if (ticket_id := parse_id(text)) is not None:
-        query = query.where(Ticket.id == ticket_id)
-    elif (match := _KEY_REF.match(text)) and (number := parse_id(match.group(2))) is not None:
-        query = query.join(Ticket.project).where(
+        return query.where(Ticket.id == ticket_id)
+    if (match := _KEY_REF.match(text)) and (number := parse_id(match.group(2))) is not None:
+        return query.join(Ticket.project).where(
             Project.key == match.group(1).upper(), Ticket.number == number
         )
-    else:
-        raise NotFound(f"no ticket {text[:40]}")
+    raise NotFound(f"no ticket {text[:40]}")
+
+
+async def load_ticket(
+    uow: UnitOfWork, ref: int | str, *, for_update: bool = False, load: Sequence[Any] = TICKET_LOAD
+) -> Ticket:
+    """Find a ticket by numeric id or key (`OPS-12`); NotFound if there is none. `load`: the
+    relationships to load with it (all that a ticket view shows, by default)."""
+    query = _ticket_query(ref, load)
     ticket = await uow.session.scalar(query.execution_options(populate_existing=for_update))
     if ticket is None:
-        raise NotFound(f"no ticket {text}")
+        raise NotFound(f"no ticket {str(ref).strip()}")
     return ticket
 
 
 async def visible_ticket(
-    uow: UnitOfWork, actor: Actor, ref: int | str, action: Action
+    uow: UnitOfWork, actor: Actor, ref: int | str, action: Action, *, load: Sequence[Any] = TICKET_LOAD
 ) -> tuple[Ticket, Role]:
     """The ticket and the actor's role in its project, if that allows `action`: outsiders get the
-    same NotFound as for a ticket that does not exist."""
-    ticket = await load_ticket(uow, ref)
-    role = await role_in(uow.session, ticket.project_id, actor)
+    same NotFound as for a ticket that does not exist. The role comes with the ticket (one statement:
+    a scalar subquery on the membership), as `access.role_in` would find it."""
+    membership = (
+        select(Membership.role)
+        .where(Membership.project_id == Ticket.project_id, Membership.user_id == actor.id)
+        .scalar_subquery()
+    )
+    row = (await uow.session.execute(_ticket_query(ref, load).add_columns(membership))).first()
+    if row is None:
+        raise NotFound(f"no ticket {str(ref).strip()}")
+    ticket, member_role = row
+    role = policy.acting_role(member_role, is_site_admin=actor.is_admin)
     return ticket, policy.require(role, action, missing=f"no ticket {ref}")
 
 
@@ -505,7 +523,9 @@ async def delete_ticket(uow: UnitOfWork, actor: Actor, ref: int | str, *, origin
         await uow.commit()
 
 
-async def set_following(uow: UnitOfWork, actor: Actor, ref: int | str, follow: bool) -> dict[str, Any]:
+async def set_following(
+    uow: UnitOfWork, actor: Actor, ref: int | str, follow: bool, *, origin: str = "api"
+) -> dict[str, Any]:
     """Follow or unfollow a ticket (any member, viewers included, may follow what they can read)."""
     async with uow:
         ticket, _role = await visible_ticket(uow, actor, ref, Action.READ)
@@ -522,7 +542,7 @@ async def set_following(uow: UnitOfWork, actor: Actor, ref: int | str, follow: b
             )
         ticket = await _reload(uow, ticket.id)
         view = ticket_view(ticket)
-        following = TicketWatchersChanged.following(view, actor.id, follow, origin="api")
+        following = TicketWatchersChanged.following(view, actor.id, follow, origin=origin)
         uow.emit(following, project_id=ticket.project_id, actor_id=actor.id)
         await uow.commit()
         return view
