@@ -19,6 +19,15 @@ from hub.adapters.db.engine import Database
 LEADER_LOCK = 0x5B0C00
 
 
+def leader_lock_key(consumer: str, schema: str | None) -> int:
+    """The advisory lock key for leading `consumer`. Advisory locks are per database, not per schema:
+    with a schema (parallel test workers, one schema each) it is part of the name, so relays in other
+    schemas never block each other; without one the key is unchanged (running deployments keep their
+    lock across an upgrade)."""
+    name = f"{schema}/{consumer}" if schema else consumer
+    return (LEADER_LOCK << 32) | zlib.crc32(name.encode())
+
+
 @contextlib.asynccontextmanager
 async def leadership(db: Database, consumer: str) -> AsyncIterator[bool]:
     """Hold the right to run `consumer` while the block runs; yields False if another process has it.
@@ -29,7 +38,7 @@ async def leadership(db: Database, consumer: str) -> AsyncIterator[bool]:
     if db.is_sqlite:
         yield True
         return
-    key = (LEADER_LOCK << 32) | zlib.crc32(consumer.encode())
+    key = leader_lock_key(consumer, db.schema)
     async with db.engine.connect() as conn:
         got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
         await conn.commit()

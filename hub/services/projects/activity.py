@@ -21,6 +21,20 @@ from hub.services.views import event_view
 MAX_LIMIT = 500
 
 
+def check_page(*, before: int | None, limit: int, after: int = 0, max_limit: int = MAX_LIMIT) -> None:
+    """ValidationFailed naming each paging argument (`after`, `before`, `limit`) out of range: the
+    one rule for every events feed (the project's activity, a ticket's timeline)."""
+    errors: dict[str, str] = {}
+    if not 0 <= after <= BIGINT_MAX:
+        errors["after"] = f"must be between 0 and {BIGINT_MAX}"
+    if before is not None and not 1 <= before <= BIGINT_MAX:
+        errors["before"] = f"must be between 1 and {BIGINT_MAX}"
+    if not 1 <= limit <= max_limit:
+        errors["limit"] = f"must be between 1 and {max_limit}"
+    if errors:
+        raise ValidationFailed("invalid query", fields=errors)
+
+
 async def list_events(
     uow: UnitOfWork,
     actor: Actor,
@@ -34,15 +48,7 @@ async def list_events(
     oldest first; `next_after` continues the walk (past hidden events too, so a page may hold fewer than
     `limit` items while more follow). With `before`: ids in (`after`, `before`), newest first, and
     `next_before` continues backwards (None once the page reached `after`)."""
-    errors: dict[str, str] = {}
-    if not 0 <= after <= BIGINT_MAX:
-        errors["after"] = f"must be between 0 and {BIGINT_MAX}"
-    if before is not None and not 1 <= before <= BIGINT_MAX:
-        errors["before"] = f"must be between 1 and {BIGINT_MAX}"
-    if not 1 <= limit <= MAX_LIMIT:
-        errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
-    if errors:
-        raise ValidationFailed("invalid query", fields=errors)
+    check_page(after=after, before=before, limit=limit)
     async with uow:
         role = await authorize(uow.session, project_id, actor, Action.READ)
         rows = await _page(uow.session, project_id, after, before, limit)

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.models import Event, User
 from hub.adapters.db.retention_models import EventArchive
 from hub.adapters.db.uow import UnitOfWork
-from hub.domain.errors import ValidationFailed
 from hub.domain.events import COMMENT_EVENTS
 from hub.domain.identity import Actor
-from hub.domain.limits import BIGINT_MAX
 from hub.services.policy import Action, can_see_event
+from hub.services.projects.activity import check_page
 from hub.services.tickets.tickets import visible_ticket
 from hub.services.views import iso
 
@@ -59,13 +58,7 @@ async def ticket_events(
     """The ticket's events with id < `before` (all, without it), newest first, at most `limit`;
     `next_before` continues the walk (None at the ticket's first event). NotFound for a ticket the
     actor may not see."""
-    errors: dict[str, str] = {}
-    if before is not None and not 1 <= before <= BIGINT_MAX:
-        errors["before"] = f"must be between 1 and {BIGINT_MAX}"
-    if not 1 <= limit <= MAX_LIMIT:
-        errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
-    if errors:
-        raise ValidationFailed("invalid query", fields=errors)
+    check_page(before=before, limit=limit, max_limit=MAX_LIMIT)
     async with uow:
         ticket, role = await visible_ticket(uow, actor, ref, Action.READ)
         rows = await _page(uow.session, ticket.project_id, ticket.id, before, limit)
