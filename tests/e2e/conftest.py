@@ -17,8 +17,11 @@ from tests.e2e.hub import HubApi, HubProcess
 def browser() -> Iterator[object]:
     require_playwright()
     require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (10 s): a loaded CI machine (parallel workers, 2 cores)
+    # paints later, and a wait that ends early only turns slowness into a false failure.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance

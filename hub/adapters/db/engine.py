@@ -37,6 +37,9 @@ class Database:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        #: The PostgreSQL schema pinned as search_path, if any (the tests run one per session): advisory
+        #: locks are per database, so their keys include it (`outbox_lock_key`, chat `leadership`).
+        self.schema = schema
         self.engine: AsyncEngine = create_async_engine(url, **engine_options(url, echo, pool_size, schema))
         #: SQLite only: units of work of this process take the write lock in arrival order.
         self.gate: WriteGate | None = None

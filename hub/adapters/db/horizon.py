@@ -62,7 +62,7 @@ from typing import Literal, get_args
 from sqlalchemy import text
 
 from hub.adapters.db.engine import Database
-from hub.adapters.db.outbox import OUTBOX_LOCK
+from hub.adapters.db.outbox import outbox_lock_key
 
 Ordering = Literal["snapshot", "lock"]
 ORDERINGS: tuple[str, ...] = get_args(Ordering)
@@ -74,12 +74,13 @@ MAX_PENDING = 256
 #: The writers holding the outbox lock (taken, shared, by every writer before it draws event ids, see
 #: `outbox.py`) in this database, by virtual transaction id: unique while the transaction runs and
 #: not reused soon after (PostgreSQL keeps each backend slot's local counter across backends), and it
-#: needs no join. A lock being waited for is left out: its transaction has drawn nothing yet.
-_WRITERS = f"""
+#: needs no join. A lock being waited for is left out: its transaction has drawn nothing yet. The key
+#: (`:classid`, `:objid`: its high and low 32 bits) is this database's and schema's (`outbox_lock_key`).
+_WRITERS = """
     ARRAY(
         SELECT l.virtualtransaction FROM pg_locks AS l
-        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {OUTBOX_LOCK >> 32}
-          AND l.objid = {OUTBOX_LOCK & 0xFFFFFFFF} AND l.objsubid = 1
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = CAST(:classid AS oid)
+          AND l.objid = CAST(:objid AS oid) AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     )
 """
@@ -151,7 +152,8 @@ class Horizon:
         return self.safe if self.safe.covers(tops) else None
 
     async def _observe(self, db: Database) -> Safe:
-        row = await db.read_first(_OBSERVE)
+        key = outbox_lock_key(db.schema)
+        row = await db.read_first(_OBSERVE, {"classid": key >> 32, "objid": key & 0xFFFFFFFF})
         if row is None:  # pragma: no cover - a SELECT without FROM returns one row
             return Safe()
         tops = Safe(int(row.events), int(row.notifications))

@@ -17,6 +17,7 @@ from `RETURNING`, which is all the notification hook, the publisher and the call
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
@@ -29,6 +30,18 @@ from hub.adapters.db.models import Event
 
 #: Arbitrary constant naming the outbox lock.
 OUTBOX_LOCK = 0x5B0A4D
+
+
+def outbox_lock_key(schema: str | None) -> int:
+    """The outbox lock's key for a database whose tables live in `schema` (None: the search_path's
+    default). Advisory locks are per database, not per schema: without a schema the key stays
+    `OUTBOX_LOCK` (what running deployments hold, so an upgrade keeps them in step); with one it is
+    `OUTBOX_LOCK` in the high 32 bits and the CRC-32 of the schema name in the low ones, so writers and
+    readers in other schemas (parallel test workers) neither serialise with nor hold back each other."""
+    if not schema:
+        return OUTBOX_LOCK
+    return (OUTBOX_LOCK << 32) | zlib.crc32(schema.encode())
+
 
 #: The rows are built from `tx` and the lock's row: the transaction has its id, then the outbox lock
 #: (shared among parallel writers: readers see who may hold drawn ids, `horizon.py`; exclusive with
@@ -63,10 +76,17 @@ _SQLITE_INSERT = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order
 
 
 async def write_events(
-    session: AsyncSession, events: Sequence[Event], now: datetime, *, sqlite: bool, lock: bool = False
+    session: AsyncSession,
+    events: Sequence[Event],
+    now: datetime,
+    *,
+    sqlite: bool,
+    lock_key: int,
+    lock: bool = False,
 ) -> None:
     """Insert `events` (stamped `now`) in order and set their `id` and `created_at`; on PostgreSQL
-    with `lock`, under the outbox lock (`OUTBOX_ORDERING=lock`)."""
+    with `lock`, under the outbox lock (`OUTBOX_ORDERING=lock`). `lock_key`: the database's
+    `outbox_lock_key`, taken shared (exclusive with `lock`) before the ids are drawn."""
     for event in events:
         event.created_at = now
     if sqlite:
@@ -93,7 +113,7 @@ async def write_events(
             "request_ids": [e.request_id for e in events],
             "ticket_ids": [e.ticket_id for e in events],
         }
-        params["lock_key"] = OUTBOX_LOCK
+        params["lock_key"] = lock_key
         statement = _PG_INSERT_LOCKED if lock else _PG_INSERT_PARALLEL
         # Ids come from one sequence in insertion order (`ord`): sorted = event order.
         ids = sorted((await session.execute(statement, params)).scalars())

@@ -23,7 +23,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hub.adapters.db.models import Event
-from hub.adapters.db.outbox import OUTBOX_LOCK
 from hub.domain.tickets import AddedTicket, CreateAccess, NewTicket, Person
 
 _CHANGE = """
@@ -117,6 +116,7 @@ async def insert_ticket(
     *,
     event: Event | None = None,
     lock: bool = False,
+    lock_key: int | None = None,
 ) -> AddedTicket | None:
     """Insert `new` if `access` lets its reporter create it and its assignee, if any, be assigned;
     None if not.
@@ -124,7 +124,8 @@ async def insert_ticket(
     With `event` (its payload a ticket view whose id, number, key and labels are filled in here), the
     event is written by the same statement, stamped with the ticket's `created_at`: run it on a
     connection that commits each statement; `lock` takes the outbox lock for it
-    (`OUTBOX_ORDERING=lock`)."""
+    (`OUTBOX_ORDERING=lock`); `lock_key` (required with `event`) is the database's
+    `outbox_lock_key`."""
     params: dict[str, Any] = {
         "project_id": new.project_id,
         "reporter_id": new.reporter.id,
@@ -143,8 +144,10 @@ async def insert_ticket(
     }
     statement = _INSERT
     if event is not None:
+        if lock_key is None:
+            raise ValueError("an event's insert needs the database's outbox lock key")
         statement = _INSERT_WITH_EVENT_LOCKED if lock else _INSERT_WITH_EVENT
-        params["lock_key"] = OUTBOX_LOCK
+        params["lock_key"] = lock_key
         params.update(
             event_type=event.type,
             payload=orjson.dumps(event.payload, option=orjson.OPT_NON_STR_KEYS).decode(),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.engine import Database
 from hub.adapters.db.horizon import ordering
 from hub.adapters.db.models import Event, Membership, Project, Ticket, TicketLabel, TicketWatcher, User
+from hub.adapters.db.outbox import outbox_lock_key
 from hub.adapters.db.ticket_insert import insert_ticket
 from hub.domain.enums import Role
 from hub.domain.mentions import Mentionable
@@ -141,7 +142,14 @@ class PostgresTicketRepository(SqlTicketRepository):
         if event is None:
             return await insert_ticket(self._session, new, access)
         async with self._db.single_statements() as conn:
-            return await insert_ticket(conn, new, access, event=event, lock=ordering(self._db) == "lock")
+            return await insert_ticket(
+                conn,
+                new,
+                access,
+                event=event,
+                lock=ordering(self._db) == "lock",
+                lock_key=outbox_lock_key(self._db.schema),
+            )
 
 
 def ticket_repository(session: AsyncSession, db: Database) -> SqlTicketRepository:

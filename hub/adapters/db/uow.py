@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.engine import Database
 from hub.adapters.db.horizon import ordering
 from hub.adapters.db.models import Event, Notification
-from hub.adapters.db.outbox import write_events
+from hub.adapters.db.outbox import outbox_lock_key, write_events
 from hub.adapters.db.tickets import SqlTicketRepository, ticket_repository
 from hub.adapters.db.types import utcnow
 from hub.domain.correlation import request_id
@@ -137,7 +137,12 @@ class UnitOfWork:
         if events:
             await session.flush()  # whatever the service changed through the ORM goes first
             await write_events(
-                session, events, utcnow(), sqlite=self._db.is_sqlite, lock=ordering(self._db) == "lock"
+                session,
+                events,
+                utcnow(),
+                sqlite=self._db.is_sqlite,
+                lock=ordering(self._db) == "lock",
+                lock_key=outbox_lock_key(self._db.schema),
             )
             if self._hook is not None:
                 notifications = await self._hook(session, events)

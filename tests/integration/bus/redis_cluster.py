@@ -9,6 +9,7 @@ data (``--save ""``): pub/sub and presence need none, and it keeps start-up fast
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -26,9 +27,12 @@ def _free(port: int) -> bool:
 
 def cluster_ports(count: int, start: int = 7100, end: int = 7999) -> list[int]:
     """``count`` ports P in [start, end] with P and its cluster bus port P + 10000 free (a random free
-    port would not do: P + 10000 must stay below 65536)."""
+    port would not do: P + 10000 must stay below 65536). The scan starts at a random point of the
+    range and wraps, so clusters started at once (pytest-xdist workers, other suites) rarely race for
+    the same ports between this check and redis-server's bind."""
     ports: list[int] = []
-    for port in range(start, end + 1):
+    first = random.randint(start, end)
+    for port in [*range(first, end + 1), *range(start, first)]:
         if _free(port) and _free(port + 10000):
             ports.append(port)
             if len(ports) == count:

@@ -15,7 +15,7 @@ from hub.adapters.db.chat_models import ChatSubscription
 from hub.adapters.db.engine import Database
 from hub.adapters.db.horizon import safe_horizon, set_ordering
 from hub.adapters.db.models import Event
-from hub.adapters.db.outbox import write_events
+from hub.adapters.db.outbox import outbox_lock_key, write_events
 from hub.adapters.db.retention_models import RetentionMark
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import UnitOfWork
@@ -46,7 +46,7 @@ async def test_a_first_start_stops_below_an_event_still_committing(db: Database)
         for session, n in ((t1, 1), (t2, 2)):
             row = UnitOfWork.row(ProjectBroadcast(event="start.check", data={"n": n}), project_id=None,
                                  actor_id=None)  # fmt: skip
-            await write_events(session, [row], utcnow(), sqlite=False)
+            await write_events(session, [row], utcnow(), sqlite=False, lock_key=outbox_lock_key(db.schema))
             if n == 1:
                 a = row.id
             else:

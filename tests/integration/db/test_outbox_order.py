@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.adapters.db.engine import Database
 from hub.adapters.db.horizon import Horizon, horizon, safe_horizon, set_ordering
 from hub.adapters.db.models import Event, Notification
-from hub.adapters.db.outbox import write_events
+from hub.adapters.db.outbox import outbox_lock_key, write_events
 from hub.adapters.db.types import utcnow
 from hub.adapters.db.uow import EventHook, UnitOfWork
 from hub.domain.events import ProjectBroadcast
@@ -148,10 +148,10 @@ async def test_every_reader_sees_every_committed_event_once_in_order(db: Databas
         await _round(db, seed)
 
 
-async def _draw(session: AsyncSession, n: int) -> int:
+async def _draw(db: Database, session: AsyncSession, n: int) -> int:
     """Write one event in `session`'s transaction (left open) through the outbox's insert."""
     event = UnitOfWork.row(_broadcast(n), project_id=None, actor_id=None)
-    await write_events(session, [event], utcnow(), sqlite=False)
+    await write_events(session, [event], utcnow(), sqlite=False, lock_key=outbox_lock_key(db.schema))
     return event.id
 
 
@@ -171,8 +171,8 @@ async def test_a_lower_id_committing_late_holds_the_horizon(db: Database) -> Non
     async with db.session() as t2, db.session() as t1:
         await t2.execute(text("SELECT pg_current_xact_id()"))
         await t1.execute(text("SELECT pg_current_xact_id()"))
-        a = await _draw(t1, 1)
-        b = await _draw(t2, 2)
+        a = await _draw(db, t1, 1)
+        b = await _draw(db, t2, 2)
         await t2.commit()
         assert a < b
         assert await _visible(db, start, None) == [b]  # what `id > position` alone would take
@@ -187,7 +187,7 @@ async def test_a_lower_id_committing_late_holds_the_horizon(db: Database) -> Non
 async def test_a_rolled_back_id_does_not_stop_readers(db: Database) -> None:
     start = (await safe_horizon(db)).events
     async with db.session() as t1:
-        a = await _draw(t1, 1)
+        a = await _draw(db, t1, 1)
         await t1.rollback()
     async with UnitOfWork(db) as uow:
         uow.emit(_broadcast(2), project_id=None, actor_id=None)
