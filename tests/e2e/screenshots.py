@@ -2,7 +2,9 @@
 
 Starts a demo hub in a temporary directory, signs three people in (so presence shows), has Bob assign
 Alice a ticket (so a toast and the bell show), and saves `board.png` (desktop) and `board-mobile.png`
-(phone width) into OUT_DIR (default `docs/`). Uses Debian's Chromium like the tests.
+(phone width) into OUT_DIR (default `docs/`), then the other screens into OUT_DIR/screenshots/:
+`sign-in.png`, `ticket-activity.png` (the drawer's timeline), `settings.png`, `project-members.png`
+and `invite.png`. Uses Debian's Chromium like the tests.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.hub import HubApi, HubProcess
@@ -60,10 +62,52 @@ def take(out: Path) -> None:
                 phone.page.mouse.move(0, 0)
                 phone.page.wait_for_timeout(500)
                 phone.page.screenshot(path=str(out / "board-mobile.png"))
+                screens(browser, hub.url, out / "screenshots")
                 browser.close()
         finally:
             hub.stop()
-    print(f"wrote {out / 'board.png'} and {out / 'board-mobile.png'}")
+    print(f"wrote {out / 'board.png'}, {out / 'board-mobile.png'} and {out / 'screenshots'}/*.png")
+
+
+def screens(browser: Browser, url: str, out: Path) -> None:
+    """The screens around the board, one PNG each, at a laptop size."""
+    admin = HubApi(url, "alice@example.com")  # the owner: she may make invite links
+    out.mkdir(parents=True, exist_ok=True)
+    viewport = {"width": 1280, "height": 800}
+
+    def shot(page: BoardPage, name: str) -> None:
+        page.page.mouse.move(0, 0)
+        page.page.evaluate("document.activeElement?.blur()")  # no focus ring on the heading a screen focused
+        page.page.wait_for_timeout(400)  # let transitions settle
+        page.page.screenshot(path=str(out / name))
+
+    signed_out = BoardPage(browser.new_context(viewport=viewport, device_scale_factor=2).new_page(), url)
+    signed_out.open()
+    expect(signed_out.page.get_by_role("link", name="Create an account")).to_be_visible()
+    shot(signed_out, "sign-in.png")
+
+    invite = admin.call("POST", f"/api/projects/{admin.project_id()}/invites", {"role": "member"})
+    signed_out.page.goto(f"{url}/#/invite/{invite['token']}")  # type: ignore[index]
+    expect(signed_out.page.get_by_role("heading", level=1)).to_contain_text("Operations")
+    shot(signed_out, "invite.png")
+
+    alice = BoardPage(browser.new_context(viewport=viewport, device_scale_factor=2).new_page(), url)
+    alice.login("alice@example.com")
+    alice.wait_live()
+    alice.open_ticket("OPS-6")
+    alice.page.get_by_role("tab", name="Activity").click()
+    expect(alice.page.locator("#activity-list > li").first).to_be_visible()
+    shot(alice, "ticket-activity.png")
+    alice.page.keyboard.press("Escape")
+
+    alice.page.goto(f"{url}/#/settings/account")
+    expect(alice.page.get_by_role("heading", level=1)).to_have_text("Settings")
+    shot(alice, "settings.png")
+
+    alice.page.goto(f"{url}/#/p/{admin.project_id()}/settings/members")
+    expect(alice.page.get_by_role("heading", level=1)).to_contain_text("Project settings")
+    expect(alice.page.get_by_text("Carol", exact=False).first).to_be_visible()
+    shot(alice, "project-members.png")
 
 
 if __name__ == "__main__":

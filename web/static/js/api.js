@@ -69,6 +69,15 @@ class Session extends EventTarget {
     await this.#store(body);
   }
 
+  /**
+   * Create an account (with an invite token: also when sign-up is closed, and it joins that project),
+   * then sign in as it. Throws ApiError: 422 with `fields`, 409 for a taken email, 403, 404/410, 429.
+   */
+  async register({ name, email, password, invite }) {
+    await send('POST', '/api/auth/register', { name, email, password, ...(invite ? { invite } : {}) });
+    await this.login(email, password);
+  }
+
   /** Revoke this login on the server (best effort) and forget it here. */
   async logout() {
     const tokens = this.#tokens;
@@ -207,7 +216,8 @@ function readStored() {
 }
 
 async function send(method, path, body, token) {
-  const headers = { Accept: 'application/json' };
+  // X-Switchboard-Client: the hub records changes made here with the origin `web` (not `api`).
+  const headers = { Accept: 'application/json', 'X-Switchboard-Client': 'web' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   let response;
@@ -220,7 +230,9 @@ async function send(method, path, body, token) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const error = data?.error ?? {};
-    throw new ApiError(response.status, error.code ?? 'error', error.message ?? response.statusText, error.fields ?? {});
+    const failure = new ApiError(response.status, error.code ?? 'error', error.message ?? response.statusText, error.fields ?? {});
+    failure.retryAfter = Number(response.headers.get('Retry-After')) || 0; // seconds, on a 429
+    throw failure;
   }
   return data;
 }
@@ -241,6 +253,11 @@ export async function api(method, path, body) {
     if (!(error instanceof ApiError) || error.status !== 401 || !session.signedIn) throw error;
     return send(method, path, body, await session.refresh());
   }
+}
+
+/** A REST call without signing in (public endpoints such as `GET /api/invites/{token}`). */
+export function publicApi(method, path, body) {
+  return send(method, path, body);
 }
 
 /** Every item of a paginated list (`{items, next_cursor}`), up to `max`. */

@@ -119,8 +119,17 @@ export class Board {
     return Boolean(el?.isConnected);
   }
 
+  /** Focus the board's (visually hidden) heading, e.g. after the focused card was deleted. */
+  focusHeading() {
+    const heading = this.root.querySelector('h1');
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+
   #build() {
-    this.root.replaceChildren();
+    // The page's level-one heading, for screen readers (the project picker names the board visually).
+    this.root.replaceChildren(h('h1', { class: 'sr-only' }, 'Board'));
     for (const { id, label } of STATUSES) {
       const titleId = `col-${id}-title`;
       const count = h('span', { class: 'count', 'aria-label': 'tickets' }, '0');
@@ -153,7 +162,8 @@ export class Board {
           this.#closeForm(id);
         }
       });
-      const list = h('ol', { class: 'cards', 'aria-labelledby': titleId });
+      // Not an <ol>: each card is a button (role), and a list may only hold list items.
+      const list = h('div', { class: 'cards' });
       const section = h(
         'section',
         { class: 'column', dataset: { status: id }, 'aria-labelledby': titleId },
@@ -227,7 +237,7 @@ export class Board {
   }
 
   #newCard(id) {
-    const el = h('li', {
+    const el = h('div', {
       class: 'card',
       tabindex: '0',
       role: 'button',

@@ -1,5 +1,6 @@
 /**
- * Wiring: sign-in, the project picker, filters, routing (`#/p/{project}/t/{ticket}`), and the three
+ * Wiring: sign-in, the project picker, filters, routing (router.js: the board at `#/p/{project}/t/{ticket}`,
+ * and the screens — sign-up, invites, settings, project settings — mounted on demand), and the three
  * live sockets (notifications, the project's tickets and presence) feeding the board, the drawer,
  * the presence avatars, the bell and the connection indicator.
  *
@@ -14,6 +15,7 @@ import { announce, avatar, byId, h, toast } from './dom.js';
 import { Filters } from './filters.js';
 import { Notifications } from './notifications.js';
 import { Presence } from './presence.js';
+import { PUBLIC_ROUTES, parseRoute } from './router.js';
 import { LiveSocket } from './socket.js';
 import { TicketStore } from './store.js';
 import { TicketDrawer } from './ticket.js';
@@ -30,6 +32,8 @@ const state = {
   /** @type {LiveSocket|null} */ presenceSocket: null,
   /** @type {Presence|null} */ presence: null,
   syncSeq: 0,
+  /** The mounted screen (anything but the board): {name, key, root, cleanup, controller, listeners}. */
+  screen: null,
 };
 
 const store = new TicketStore();
@@ -51,8 +55,12 @@ const drawer = new TicketDrawer({
     if (state.projects.some((p) => p.id === ticket.project_id)) navigate(ticket.project_id, ticket.id);
   },
   onClose: (id) => {
-    if (state.project) navigate(state.project.id);
-    if (id) board.focusCard(id);
+    // Only a drawer closed on the board changes the URL (not one closed because a screen opened).
+    const current = parseRoute(location.hash);
+    if (current.name !== 'board') return;
+    if (state.project && current.ticketId) navigate(state.project.id);
+    // A deleted ticket's card is about to go: keep focus on the board rather than lose it to <body>.
+    if (id && !(store.get(id) && board.focusCard(id))) board.focusHeading();
   },
 });
 const notifications = new Notifications({
@@ -69,12 +77,15 @@ const connection = new ConnectionIndicator();
 
 async function showLogin(message = '') {
   teardown();
+  unmountScreen();
   byId('app-view').hidden = true;
+  byId('public-view').hidden = true;
   byId('login-view').hidden = false;
   byId('login-error').textContent = message;
   byId('login-email').focus();
   const info = await health();
   const demo = info && typeof info.demo === 'object' ? info.demo : null;
+  byId('signup-hint').hidden = !(info && info.signup === true);
   const hint = byId('demo-hint');
   hint.hidden = !(demo && demo.email && demo.password);
   if (!hint.hidden) {
@@ -98,12 +109,17 @@ byId('login-form').addEventListener('submit', async (event) => {
     await session.login(byId('login-email').value.trim(), byId('login-password').value);
     byId('login-password').value = '';
     await startApp();
+    afterSignIn?.();
+    afterSignIn = null;
   } catch (failure) {
     error.textContent = failure.status === 401 ? 'That email and password do not match.' : failure.message;
   } finally {
     button.disabled = false;
   }
 });
+
+/** Set by a signed-out screen (an invite link) that wants to finish its work after the sign-in form. */
+let afterSignIn = null;
 
 byId('logout').addEventListener('click', async () => {
   await session.logout();
@@ -115,7 +131,8 @@ session.addEventListener('expired', () => showLogin('Your session has ended. Ple
 
 // --- the app ---------------------------------------------------------------------------------------
 
-async function startApp() {
+/** Enter the app with the stored tokens; then show what the hash names (unless `route` is false). */
+async function startApp({ route: routeAfter = true } = {}) {
   try {
     [state.me, { items: state.projects }] = await Promise.all([api('GET', '/api/me'), api('GET', '/api/projects')]);
   } catch (error) {
@@ -126,19 +143,19 @@ async function startApp() {
     return undefined;
   }
   byId('login-view').hidden = true;
+  byId('public-view').hidden = true;
   byId('app-view').hidden = false;
   byId('me').replaceChildren(avatar(state.me, { size: 'md', title: `Signed in as ${state.me.name} (${state.me.email})` }));
   byId('me-name').textContent = state.me.name;
-  byId('project-picker').replaceChildren(...state.projects.map((p) => h('option', { value: String(p.id) }, `${p.key} · ${p.name}`)));
-  byId('no-projects').hidden = state.projects.length > 0;
-  byId('board-area').hidden = state.projects.length === 0;
+  renderProjects();
 
   state.notificationSocket = new LiveSocket('/ws/notifications/', { resume: true, name: 'notifications' });
   notifications.attach(state.notificationSocket);
+  state.notificationSocket.addEventListener('message', (event) => onMembershipMessage(event.detail));
   connection.watch(state.notificationSocket);
   state.notificationSocket.start();
   notifications.load().catch(() => {});
-  return route();
+  return routeAfter ? route() : undefined;
 }
 
 function teardown() {
@@ -149,6 +166,8 @@ function teardown() {
   state.presence = null;
   state.project = null;
   state.me = null;
+  state.projects = [];
+  state.members = [];
   drawer.close();
   store.clear();
   board.reset();
@@ -156,33 +175,292 @@ function teardown() {
 
 let routeSeq = 0;
 
-/** `#/p/{projectId}[/t/{ticketId}]` → show that project and ticket. The latest navigation wins. */
+/** Show what `location.hash` names (router.js): a screen, or a project's board and ticket. The latest
+ * navigation wins. */
 async function route() {
-  if (!state.me) return;
+  const current = parseRoute(location.hash);
+  if (!state.me) {
+    if (PUBLIC_ROUTES.has(current.name)) return showPublicScreen(current);
+    if (!session.signedIn) return showLogin();
+    return undefined; // startApp is running and routes when it is done
+  }
   const seq = ++routeSeq;
-  const match = /^#\/p\/(\d+)(?:\/t\/(\d+))?/.exec(location.hash);
+  if (current.name !== 'board') return showScreen(current);
+  unmountScreen();
+  showBoardArea();
   const remembered = Number(localStorage.getItem('switchboard.project'));
-  const wanted = Number(match?.[1] ?? remembered);
+  const wanted = current.projectId ?? remembered;
   const project = state.projects.find((p) => p.id === wanted) ?? state.projects[0];
-  if (!project) return;
+  if (!project) return undefined;
   if (project.id !== state.project?.id) await openProject(project);
-  if (seq !== routeSeq) return; // the user navigated (opened a card) while the project was loading
-  const ticketId = match?.[2] ? Number(match[2]) : null;
-  board.setSelected(ticketId);
-  if (ticketId) await drawer.open(ticketId);
+  if (seq !== routeSeq) return undefined; // the user navigated (opened a card) while the project was loading
+  filters.setQuery?.(current.query);
+  board.setSelected(current.ticketId);
+  if (current.ticketId) await drawer.open(current.ticketId);
   else drawer.close();
+  return undefined;
 }
 
+/** The board's hash for a project (and ticket), keeping the filters in the URL. */
 function navigate(projectId, ticketId = null) {
-  const hash = `#/p/${projectId}${ticketId ? `/t/${ticketId}` : ''}`;
+  const query = parseRoute(location.hash).query.toString();
+  const hash = `#/p/${projectId}${ticketId ? `/t/${ticketId}` : ''}${query ? `?${query}` : ''}`;
   if (location.hash !== hash) location.hash = hash;
+}
+
+/** Go to any route by its hash. */
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
 }
 
 window.addEventListener('hashchange', () => route());
 
+// --- screens (everything but the board) ------------------------------------------------------------
+
+const SCREENS = {
+  signup: () => import('./signup.js'),
+  invite: () => import('./invite.js'),
+  settings: () => import('./settings.js'),
+  'new-project': () => import('./newproject.js'),
+  'project-settings': () => import('./projectsettings.js'),
+};
+
+function showBoardArea() {
+  byId('screen').hidden = true;
+  byId('no-projects').hidden = state.projects.length > 0;
+  byId('board-area').hidden = state.projects.length === 0;
+  updateNav();
+}
+
+function unmountScreen() {
+  const screen = state.screen;
+  if (!screen) return;
+  state.screen = null;
+  screen.controller.abort();
+  try {
+    screen.cleanup?.();
+  } catch (error) {
+    console.warn('screen cleanup failed', error);
+  }
+  screen.root.remove();
+}
+
+/** The context every screen gets (see web-shell notes in docs/architecture.md). */
+function screenContext(current, controller, listeners) {
+  return {
+    route: current,
+    me: () => state.me,
+    projects: () => state.projects,
+    project: (id) => state.projects.find((p) => p.id === Number(id)),
+    navigate: go,
+    refreshProjects,
+    startApp: async () => {
+      await startApp({ route: false });
+    },
+    signIn: (then = null) => {
+      afterSignIn = then;
+      showLogin();
+    },
+    signal: controller.signal,
+    onMembership: (fn) => {
+      listeners.add(fn);
+    },
+  };
+}
+
+/** A same-screen navigation (another tab of settings) remounts only when the route itself changed. */
+function screenKey(current) {
+  return JSON.stringify({ ...current, query: current.query.toString() });
+}
+
+async function mountScreen(current, host) {
+  const key = screenKey(current);
+  if (state.screen?.key === key && state.screen.host === host) return;
+  unmountScreen();
+  const controller = new AbortController();
+  const listeners = new Set();
+  const root = h('div', { class: 'screen-root' });
+  const screen = { name: current.name, key, host, root, controller, listeners, cleanup: null };
+  state.screen = screen;
+  host.replaceChildren(root);
+  host.hidden = false;
+  let module;
+  try {
+    module = await SCREENS[current.name]();
+  } catch (error) {
+    if (state.screen !== screen) return;
+    root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `This page could not be loaded (${error.message}). Reload to try again.`));
+    return;
+  }
+  if (state.screen !== screen) return; // navigated away while loading
+  try {
+    screen.cleanup = module.mount(root, screenContext(current, controller, listeners)) ?? null;
+  } catch (error) {
+    console.error(error);
+    root.replaceChildren(h('p', { class: 'form-error', role: 'alert' }, `This page failed: ${error.message}`));
+  }
+  const heading = root.querySelector('h1');
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+}
+
+async function showScreen(current) {
+  drawer.close();
+  if (current.name === 'project-settings') {
+    // The project's tickets socket carries member and role changes: keep it open for the settings page.
+    const project = state.projects.find((p) => p.id === current.projectId);
+    if (project && project.id !== state.project?.id) openProject(project);
+  }
+  byId('board-area').hidden = true;
+  byId('no-projects').hidden = true;
+  updateNav(current);
+  document.title = `${SCREEN_TITLES[current.name] ?? 'Switchboard'} · Switchboard`;
+  await mountScreen(current, byId('screen'));
+}
+
+const SCREEN_TITLES = {
+  signup: 'Create an account',
+  invite: 'Invitation',
+  settings: 'Settings',
+  'new-project': 'New project',
+  'project-settings': 'Project settings',
+};
+
+async function showPublicScreen(current) {
+  byId('login-view').hidden = true;
+  byId('app-view').hidden = true;
+  document.title = `${SCREEN_TITLES[current.name]} · Switchboard`;
+  await mountScreen(current, byId('public-view'));
+}
+
+/** The top bar's links follow the open project and screen. */
+function updateNav(current = null) {
+  const project = current?.projectId ? state.projects.find((p) => p.id === current.projectId) : state.project;
+  const settingsLink = byId('nav-project-settings');
+  settingsLink.hidden = !project;
+  if (project) settingsLink.href = `#/p/${project.id}/settings`;
+  for (const [id, name] of [['nav-project-settings', 'project-settings'], ['nav-new-project', 'new-project'], ['nav-settings', 'settings']]) {
+    if (current?.name === name) byId(id).setAttribute('aria-current', 'page');
+    else byId(id).removeAttribute('aria-current');
+  }
+}
+
+// --- the user's projects, live ---------------------------------------------------------------------
+
+function renderProjects() {
+  const picker = byId('project-picker');
+  picker.replaceChildren(...state.projects.map((p) => h('option', { value: String(p.id) }, `${p.key} · ${p.name}`)));
+  if (state.project) picker.value = String(state.project.id);
+  picker.hidden = state.projects.length === 0;
+  if (!state.screen) showBoardArea();
+  else updateNav(parseRoute(location.hash));
+}
+
+async function refreshProjects() {
+  const { items } = await api('GET', '/api/projects');
+  state.projects = items;
+  if (state.project) {
+    const fresh = items.find((p) => p.id === state.project.id);
+    if (fresh) applyProject(fresh);
+  }
+  renderProjects();
+}
+
+/** A change to the open project (a rename, or my role) shows at once. */
+function applyProject(fresh) {
+  Object.assign(state.project, fresh);
+  byId('role-badge').hidden = canWrite();
+  board.setWritable(canWrite());
+  drawer.refresh();
+  document.title = state.screen ? document.title : `${state.project.key} · Switchboard`;
+  const option = byId('project-picker').querySelector(`option[value="${state.project.id}"]`);
+  if (option) option.textContent = `${state.project.key} · ${state.project.name}`;
+}
+
+function notifyScreen(message) {
+  for (const listener of state.screen?.listeners ?? []) {
+    try {
+      listener(message);
+    } catch (error) {
+      console.error(error);
+    }
+  }
+}
+
+/** `project_added` / `project_removed` on my notifications socket: my project list follows at once. */
+function onMembershipMessage(message) {
+  if (message.type === 'project_added' && message.project) {
+    const others = state.projects.filter((p) => p.id !== message.project.id);
+    state.projects = [...others, message.project].sort((a, b) => a.key.localeCompare(b.key));
+    renderProjects();
+    toast({ title: `You were added to ${message.project.key}`, message: message.project.name, onClick: () => navigate(message.project.id) });
+    if (state.projects.length === 1 && !state.screen) route();
+  } else if (message.type === 'project_removed') {
+    const lost = state.projects.find((p) => p.id === message.project_id);
+    state.projects = state.projects.filter((p) => p.id !== message.project_id);
+    renderProjects();
+    if (state.project?.id === message.project_id) loseProject(lost);
+  } else {
+    return;
+  }
+  notifyScreen(message);
+}
+
+/** The open project was taken from me: say so, stop offering actions, keep nothing live. */
+function loseProject(project) {
+  for (const key of ['ticketSocket', 'presenceSocket']) {
+    state[key]?.stop();
+    state[key] = null;
+  }
+  state.presence = null;
+  byId('presence').replaceChildren();
+  state.project.role = null;
+  board.setWritable(false);
+  drawer.close();
+  store.clear();
+  board.reset();
+  const key = project?.key ?? state.project.key;
+  toast({ kind: 'error', title: `You no longer have access to ${key}`, message: 'You were removed from the project, or you left it.' });
+  announce(`You no longer have access to ${key}.`);
+  localStorage.removeItem('switchboard.project');
+  state.project = null;
+  byId('board').setAttribute('aria-busy', 'false');
+  const notice = byId('lost-access');
+  notice.textContent = `You no longer have access to ${key}: you were removed from the project, or you left it.`;
+  notice.hidden = false;
+  byId('role-badge').hidden = true;
+  updateNav();
+}
+
+/** `member_update` / `project_update` on the tickets socket: pickers, @ completion and my role follow. */
+function onMemberMessage(message) {
+  if (message.project_id !== state.project?.id) return;
+  if (message.type === 'project_update' && message.data) {
+    applyProject({ name: message.data.name, key: message.data.key, description: message.data.description });
+    notifyScreen(message);
+    return;
+  }
+  const member = message.data;
+  if (!member) return;
+  const rest = state.members.filter((m) => m.user_id !== member.user_id);
+  state.members = message.action === 'removed' ? rest : [...rest, member].sort((a, b) => a.user.name.localeCompare(b.user.name));
+  filters.setMembers(state.members);
+  if (member.user_id === state.me?.id && message.action === 'updated') {
+    applyProject({ role: member.role });
+    toast({ title: `Your role in ${state.project.key} is now ${member.role}` });
+  }
+  drawer.refresh();
+  notifyScreen(message);
+}
+
 async function openProject(project) {
   for (const key of ['ticketSocket', 'presenceSocket']) state[key]?.stop();
   state.project = project; // first: closing the drawer navigates to the current project
+  byId('lost-access').hidden = true;
+  updateNav();
   drawer.close();
   store.clear();
   board.reset();
@@ -195,7 +473,11 @@ async function openProject(project) {
   loadMembers(project.id);
 
   const tickets = new LiveSocket(`/ws/projects/${project.id}/tickets/`, { resume: true, name: 'tickets' });
-  tickets.addEventListener('message', (event) => onTicketMessage(event.detail));
+  tickets.addEventListener('message', (event) => {
+    const message = event.detail;
+    if (message.type === 'member_update' || message.type === 'project_update') onMemberMessage(message);
+    else onTicketMessage(message);
+  });
   tickets.addEventListener('open', (event) => {
     if (!event.detail.resumed) syncBoard(); // nothing to resume from: REST closes the gap
   });
@@ -315,10 +597,29 @@ async function openFromNotification(projectId, ticketId) {
 
 // --- filters and project picker -------------------------------------------------------------------
 
-const filters = new Filters({ me: () => state.me, onChange: (predicate) => board.setFilter(predicate) });
-byId('project-picker').addEventListener('change', (event) => navigate(Number(event.target.value)));
+const filters = new Filters({
+  me: () => state.me,
+  store,
+  onChange: (predicate) => board.setFilter(predicate),
+  // The user changed a filter: put it in the URL (a new history entry per pick; typing replaces).
+  onQuery: (query, { replace }) => {
+    const current = parseRoute(location.hash);
+    if (!state.project || current.name !== 'board') return;
+    const search = query.toString();
+    const hash = `#/p/${state.project.id}${current.ticketId ? `/t/${current.ticketId}` : ''}${search ? `?${search}` : ''}`;
+    if (location.hash === hash) return;
+    if (replace) history.replaceState(history.state, '', hash);
+    else location.hash = hash;
+  },
+});
+byId('project-picker').addEventListener('change', (event) => {
+  const id = Number(event.target.value);
+  const current = parseRoute(location.hash);
+  if (current.name === 'project-settings') go(`#/p/${id}/settings/${current.section}`);
+  else go(`#/p/${id}`); // another project's board starts unfiltered
+});
 
 // --- start -----------------------------------------------------------------------------------------
 
 if (session.signedIn) startApp();
-else showLogin();
+else route();

@@ -36,9 +36,13 @@ export class TicketStore extends EventTarget {
     const current = this.#tickets.get(ticket.id);
     if (current && ticket.version < current.version) return false;
     if (current && ticket.version === current.version) {
-      // Same version, same data; but never let the pre-move copy undo an optimistic move.
-      if (!current._optimistic) this.#tickets.set(ticket.id, ticket);
-      return false;
+      // Same version, same data, except who follows it (following does not bump the version); but
+      // never let the pre-move copy undo an optimistic move.
+      if (current._optimistic) return false;
+      this.#tickets.set(ticket.id, ticket);
+      if (String(current.watchers) === String(ticket.watchers)) return false;
+      this.#changed(ticket.id, reason);
+      return true;
     }
     this.#tickets.set(ticket.id, ticket);
     this.#changed(ticket.id, reason);

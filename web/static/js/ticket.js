@@ -1,6 +1,8 @@
 /**
- * The ticket drawer: edit title, description, status, priority and assignee; read and write
- * comments (with `@` completion, editing your own); see who else views the ticket and who types.
+ * The ticket drawer: edit title, description, status, priority, assignee and labels; watch the
+ * ticket; delete it (after a confirmation); read and write comments (with `@` completion, editing
+ * and deleting your own: `comments.js`); the ticket's history (`timeline.js`); see who else views
+ * the ticket and who types. Viewers see everything but get no edit controls (they may still watch).
  *
  * Every change is a PATCH carrying the `version` being edited, so a concurrent edit answers 409: the
  * drawer then reloads the ticket and says so instead of silently overwriting someone's work. Live
@@ -9,17 +11,23 @@
 
 import { api } from './api.js';
 import { PRIORITIES, STATUSES } from './cards.js';
-import { avatar, byId, h, timeAgo, toast, withMentions } from './dom.js';
+import { CommentThread } from './comments.js';
+import { confirmDialog } from './confirm.js';
+import { announce, avatar, byId, h, toast } from './dom.js';
+import { LabelEditor } from './labels.js';
 import { attachMentions } from './mentions.js';
+import { Timeline } from './timeline.js';
+
+const MODERATOR_ROLES = new Set(['owner', 'admin']);
+/** How long the project's label list is reused for suggestions. */
+const LABELS_TTL_MS = 30_000;
 
 export class TicketDrawer {
   ticket = null;
-  /** @type {Map<number, object>} */
-  #comments = new Map();
-  /** Ids of own comments being edited right now (live updates leave them alone). */
-  #editing = new Set();
   #loadSeq = 0;
   #saving = Promise.resolve();
+  /** @type {{projectId: number, at: number, names: Promise<string[]>}|null} */
+  #projectLabels = null;
 
   /**
    * @param {{store: import('./store.js').TicketStore, getMembers: () => Array<object>, me: () => object,
@@ -42,6 +50,10 @@ export class TicketDrawer {
       description: byId('t-description'),
       descActions: byId('desc-actions'),
       readOnly: byId('drawer-readonly'),
+      watch: byId('t-watch'),
+      watchers: byId('t-watchers'),
+      delete: byId('t-delete'),
+      tabs: [byId('tab-comments'), byId('tab-activity')],
       comments: byId('comment-list'),
       form: byId('comment-form'),
       input: byId('comment-input'),
@@ -49,6 +61,18 @@ export class TicketDrawer {
     };
     fillSelect(this.el.status, STATUSES);
     fillSelect(this.el.priority, PRIORITIES);
+    this.labelEditor = new LabelEditor(this.el.labels, {
+      labelledBy: 't-labels-label',
+      suggestions: () => this.#labelSuggestions(),
+      onChange: (labels) => this.#patch({ labels }),
+    });
+    this.thread = new CommentThread(this.el.comments, {
+      me: this.me,
+      canWrite: this.canWrite,
+      canModerate: () => this.#canModerate(),
+      afterDelete: () => (this.el.form.hidden ? this.el.key : this.el.input).focus(),
+    });
+    this.timeline = new Timeline({ list: byId('activity-list'), older: byId('activity-older'), getMembers: this.getMembers });
     this.#wire();
     attachMentions(this.el.input, byId('mention-list'), this.getMembers);
   }
@@ -68,11 +92,11 @@ export class TicketDrawer {
     const switching = this.ticket?.id !== id;
     this.ticket = cached ?? this.ticket;
     if (switching) {
-      this.#comments.clear();
-      this.#editing.clear();
-      this.el.comments.replaceChildren();
+      this.thread.reset();
+      this.labelEditor.reset();
       this.el.input.value = '';
     }
+    this.timeline.setTicket(id);
     this.root.hidden = false;
     document.body.classList.add('drawer-open');
     if (cached) this.#fill(true);
@@ -89,9 +113,8 @@ export class TicketDrawer {
       }
       this.store.upsert(ticket);
       this.ticket = this.store.get(id) ?? ticket;
-      this.#comments = new Map(comments.items.map((c) => [c.id, c]));
       this.#fill(!cached); // with a cached copy on screen the user may already be typing: keep it
-      this.#renderComments();
+      this.thread.setAll(comments.items);
     } catch (error) {
       if (seq !== this.#loadSeq) return;
       toast({ title: 'Could not open the ticket', message: error.message, kind: 'error' });
@@ -106,6 +129,7 @@ export class TicketDrawer {
     this.presence()?.setViewing(null);
     this.root.hidden = true;
     document.body.classList.remove('drawer-open');
+    this.timeline.setTicket(null);
     this.onClose(this.ticket?.id);
   }
 
@@ -116,15 +140,14 @@ export class TicketDrawer {
     if (!latest) return;
     this.ticket = latest;
     this.#fill(false);
+    this.timeline.refresh();
   }
 
   /** A comment event (`commented`, `comment_updated`, `comment_deleted`) from the ticket socket. */
   onCommentEvent(action, data) {
     if (!this.isOpen || !data?.comment || data.ticket_id !== this.ticket?.id) return;
-    const comment = data.comment;
-    if (action === 'comment_deleted') this.#comments.delete(comment.id);
-    else if (!this.#editing.has(comment.id)) this.#comments.set(comment.id, comment);
-    this.#renderComments();
+    this.thread.onEvent(action, data.comment);
+    this.timeline.refresh();
   }
 
   /** Viewer avatars and the "is typing…" line, from presence. */
@@ -140,6 +163,19 @@ export class TicketDrawer {
 
   #wire() {
     byId('drawer-close').addEventListener('click', () => this.close());
+    this.el.watch.addEventListener('click', () => this.#toggleWatch());
+    this.el.delete.addEventListener('click', () => this.#delete());
+    this.el.tabs.forEach((tab, i) => {
+      tab.addEventListener('click', () => this.#selectTab(i));
+      tab.addEventListener('keydown', (event) => {
+        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+        const to = event.key === 'Home' ? 0 : event.key === 'End' ? this.el.tabs.length - 1 : step ? (i + step + this.el.tabs.length) % this.el.tabs.length : null;
+        if (to === null) return;
+        event.preventDefault();
+        this.#selectTab(to);
+        this.el.tabs[to].focus();
+      });
+    });
     document.addEventListener('keydown', (event) => {
       // On the document, not the drawer: focus may sit on the board or on <body> after a save.
       if (event.key === 'Escape' && this.isOpen && !event.defaultPrevented) {
@@ -207,7 +243,9 @@ export class TicketDrawer {
       ...this.getMembers().filter((m) => m.role !== 'viewer' || m.user_id === t.assignee?.id).map((m) => ({ id: String(m.user_id), label: m.user.name })),
     ]);
     this.el.assignee.value = t.assignee ? String(t.assignee.id) : '';
-    this.el.labels.replaceChildren(...(t.labels.length ? t.labels.map((l) => h('span', { class: 'label' }, l)) : [h('span', { class: 'muted' }, 'None')]));
+    this.labelEditor.set(t.labels, writable);
+    this.#fillWatch();
+    this.el.delete.hidden = !this.#canDelete();
     this.el.reporter.replaceChildren(avatar(t.reporter, { size: 'xs' }), ` ${t.reporter.name}`);
     const descriptionDirty = !this.el.descActions.hidden;
     if (force || !descriptionDirty) {
@@ -278,9 +316,7 @@ export class TicketDrawer {
       this.presence()?.stopTyping();
       if (this.ticket?.id === ticketId) {
         this.el.input.value = '';
-        this.#comments.set(comment.id, comment);
-        this.#renderComments();
-        this.el.comments.lastElementChild?.scrollIntoView({ block: 'nearest' });
+        this.thread.add(comment);
       }
     } catch (error) {
       toast({ kind: 'error', title: 'Comment not sent', message: error.fields?.body ?? error.message });
@@ -289,77 +325,101 @@ export class TicketDrawer {
     }
   }
 
-  #renderComments() {
+  /** The user's role in the open project (site admins without a membership act as owners). */
+  #role() {
     const me = this.me();
-    const comments = [...this.#comments.values()].sort((a, b) => a.id - b.id);
-    const keep = new Map([...this.el.comments.children].map((li) => [Number(li.dataset.id), li]));
-    const items = comments.map((c) => (this.#editing.has(c.id) && keep.get(c.id)) || this.#commentItem(c, me));
-    this.el.comments.replaceChildren(...items);
-    if (!comments.length) this.el.comments.append(h('li', { class: 'muted no-comments' }, 'No comments yet.'));
+    const member = this.getMembers().find((m) => m.user_id === me?.id);
+    return member?.role ?? (me?.is_admin ? 'owner' : null);
   }
 
-  #commentItem(comment, me) {
-    const own = comment.author.id === me.id && this.canWrite();
-    return h(
-      'li',
-      { class: 'comment', dataset: { id: String(comment.id) } },
-      avatar(comment.author),
-      h(
-        'div',
-        { class: 'comment-main' },
-        h(
-          'div',
-          { class: 'comment-meta' },
-          h('strong', {}, comment.author.name),
-          h('time', { datetime: comment.created_at, title: new Date(comment.created_at).toLocaleString() }, timeAgo(comment.created_at)),
-          comment.edited ? h('span', { class: 'muted' }, '(edited)') : null,
-          comment.origin && comment.origin !== 'api' && comment.origin !== 'web' ? h('span', { class: 'origin' }, `via ${comment.origin}`) : null,
-          own ? h('button', { type: 'button', class: 'link-btn', 'aria-label': 'Edit your comment', on: { click: (e) => this.#editComment(comment, e.target.closest('li')) } }, 'Edit') : null,
-        ),
-        h('p', { class: 'comment-body' }, withMentions(comment.body)),
-      ),
-    );
+  #canModerate() {
+    return MODERATOR_ROLES.has(this.#role());
   }
 
-  #editComment(comment, li) {
-    this.#editing.add(comment.id);
-    const input = h('textarea', { class: 'comment-edit', 'aria-label': 'Edit comment', rows: 3 });
-    input.value = comment.body;
-    const finish = () => {
-      this.#editing.delete(comment.id);
-      this.#renderComments();
-    };
-    const save = async () => {
-      const body = input.value.trim();
-      if (!body) return;
-      try {
-        const updated = await api('PATCH', `/api/comments/${comment.id}`, { body });
-        this.#comments.set(updated.id, updated);
-      } catch (error) {
-        toast({ kind: 'error', title: 'Comment not saved', message: error.message });
-      }
-      finish();
-    };
-    input.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
-        event.preventDefault();
-        finish();
-      } else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) save();
+  /** As the hub decides (`policy.can_delete_ticket`): admins any ticket, members the ones they reported. */
+  #canDelete() {
+    const t = this.ticket;
+    if (!t || !this.canWrite()) return false;
+    return this.#canModerate() || t.reporter?.id === this.me()?.id;
+  }
+
+  /** The project's labels (cached briefly) and every label on the board, for the label editor. */
+  async #labelSuggestions() {
+    const projectId = this.projectId();
+    const cache = this.#projectLabels;
+    if (!cache || cache.projectId !== projectId || Date.now() - cache.at > LABELS_TTL_MS) {
+      const names = api('GET', `/api/projects/${projectId}/labels`)
+        .then((page) => page.items.map((item) => item.name))
+        .catch(() => []);
+      this.#projectLabels = { projectId, at: Date.now(), names };
+    }
+    const names = new Set(await this.#projectLabels.names);
+    for (const ticket of this.store.all()) for (const label of ticket.labels) names.add(label);
+    return [...names];
+  }
+
+  #fillWatch() {
+    const t = this.ticket;
+    const watchers = t.watchers ?? [];
+    const watching = watchers.includes(this.me()?.id);
+    this.el.watch.setAttribute('aria-pressed', String(watching));
+    this.el.watch.textContent = watching ? 'Watching' : 'Watch';
+    this.el.watch.title = watching ? 'Stop getting notified about this ticket' : 'Get notified about comments and status changes';
+    this.el.watchers.textContent = watchers.length === 1 ? '1 watcher' : `${watchers.length} watchers`;
+  }
+
+  async #toggleWatch() {
+    const t = this.ticket;
+    if (!t) return;
+    const watching = this.el.watch.getAttribute('aria-pressed') === 'true';
+    this.el.watch.disabled = true;
+    try {
+      const updated = await api(watching ? 'DELETE' : 'PUT', `/api/tickets/${t.id}/watchers/me`);
+      this.store.upsert(updated, 'local');
+      if (this.ticket?.id !== t.id) return;
+      // Following does not bump the version, so take the answer's watchers even at the same version.
+      this.ticket = { ...(this.store.get(t.id) ?? this.ticket), watchers: updated.watchers };
+      this.#fillWatch();
+      announce(watching ? `You stopped watching ${t.key}.` : `You are watching ${t.key}.`);
+      this.timeline.refresh();
+    } catch (error) {
+      toast({ kind: 'error', title: watching ? 'Could not stop watching' : 'Could not watch the ticket', message: error.message });
+    } finally {
+      this.el.watch.disabled = false;
+    }
+  }
+
+  async #delete() {
+    const t = this.ticket;
+    if (!t) return;
+    const ok = await confirmDialog({
+      title: `Delete ${t.key}?`,
+      message: `“${t.title}” and its comments are deleted for everyone. This cannot be undone.`,
+      confirmLabel: 'Delete ticket',
     });
-    li.querySelector('.comment-body').replaceWith(
-      h(
-        'div',
-        { class: 'comment-editor' },
-        input,
-        h(
-          'div',
-          { class: 'row-actions' },
-          h('button', { type: 'button', class: 'btn btn-primary btn-sm', on: { click: save } }, 'Save'),
-          h('button', { type: 'button', class: 'btn btn-ghost btn-sm', on: { click: finish } }, 'Cancel'),
-        ),
-      ),
-    );
-    input.focus();
+    if (!ok || this.ticket?.id !== t.id) return;
+    try {
+      await api('DELETE', `/api/tickets/${t.id}`);
+    } catch (error) {
+      if (error.status !== 404) {
+        toast({ kind: 'error', title: `Could not delete ${t.key}`, message: error.message });
+        return;
+      }
+    }
+    this.store.remove(t.id, 'local');
+    this.close();
+    toast({ kind: 'success', title: `${t.key} was deleted` });
+    announce(`${t.key} was deleted.`);
+  }
+
+  #selectTab(index) {
+    this.el.tabs.forEach((tab, i) => {
+      const selected = i === index;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      byId(tab.getAttribute('aria-controls')).hidden = !selected;
+    });
+    this.timeline.setVisible(this.el.tabs[index].id === 'tab-activity');
   }
 }
 
