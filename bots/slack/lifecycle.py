@@ -141,14 +141,17 @@ class Lifecycle:
             forget(team_id)
 
     async def uninstalled(self, team_id: str, enterprise_id: str | None, reason: str) -> int:
-        """Stop relaying in the workspace and delete its installation (multi-workspace mode)."""
-        changed = await subscriptions.set_workspace_state(
-            self.bot.uow(), PLATFORM, team_id, "uninstalled", reason, only_from=STOPPED_BY_UNINSTALL
-        )
+        """Delete the workspace's installation (multi-workspace mode), then stop relaying there.
+
+        Credentials go first: once a subscription reads "uninstalled", no token of that workspace is
+        left to use, and if marking fails Slack re-sends the event and both steps run again."""
         if self.store is not None:
             await self.store.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
             await self.store.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
         self._forget(team_id)
+        changed = await subscriptions.set_workspace_state(
+            self.bot.uow(), PLATFORM, team_id, "uninstalled", reason, only_from=STOPPED_BY_UNINSTALL
+        )
         log.info("workspace %s: %s; %d subscription(s) stopped", team_id, reason, changed)
         return changed
 

@@ -359,6 +359,8 @@ def test_the_label_and_priority_pickers_fit_a_phone(hub, open_page):
     expect(board.card("OPS-6")).to_be_visible()
     board.card("OPS-6").click()
     drawer = board.drawer
+    # Measure where the drawer comes to rest, not a frame of its slide-in (a loaded machine is slow).
+    drawer.evaluate("el => Promise.all(el.getAnimations({subtree: true}).map((a) => a.finished))")
     box = drawer.get_by_role("combobox", name="Add a label").bounding_box()
     assert box, "no label input"
     assert box["x"] >= 0, box
