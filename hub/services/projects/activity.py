@@ -71,13 +71,14 @@ async def _page(
         current = current.where(Event.id < before).order_by(Event.id.desc())
     else:
         archived, current = archived.order_by(EventArchive.id), current.order_by(Event.id)
-    found = [_as_event(row) for row in await session.scalars(archived.limit(limit))]
+    found = [as_event(row) for row in await session.scalars(archived.limit(limit))]
     found.extend(await session.scalars(current.limit(limit)))
     found.sort(key=lambda e: e.id, reverse=before is not None)
     return found[:limit]
 
 
-def _as_event(row: EventArchive) -> Event:
+def as_event(row: EventArchive) -> Event:
+    """An archived event as an `Event` (not added to any session), so feeds read both tables alike."""
     return Event(
         id=row.id,
         project_id=row.project_id,

@@ -142,13 +142,19 @@ def _require_manager(role: Role | None, missing: str) -> Role:
     return role
 
 
+async def _maker_role(uow: UnitOfWork, project_id: int, maker_id: int | None) -> Role | None:
+    """The role an invite's maker has in its project now; None when they have none, or their
+    account is gone or deactivated."""
+    maker = await uow.session.get(User, maker_id) if maker_id is not None else None
+    if maker is None or maker.deactivated_at is not None:
+        return None
+    return await role_in(uow.session, project_id, Actor.of(maker))
+
+
 async def _backed(uow: UnitOfWork, invite: ProjectInvite) -> bool:
     """Whether the invite's maker could still mint it now (an active account with a role that may
     invite with the invite's role)."""
-    maker = await uow.session.get(User, invite.created_by) if invite.created_by is not None else None
-    if maker is None or maker.deactivated_at is not None:
-        return False
-    role = await role_in(uow.session, invite.project_id, Actor.of(maker))
+    role = await _maker_role(uow, invite.project_id, invite.created_by)
     return policy.invite_backed_by(role, Role(invite.role))
 
 
@@ -210,8 +216,13 @@ async def list_invites(uow: UnitOfWork, actor: Actor, project_id: int) -> list[d
             .limit(LIST_LIMIT)
         )
         items = []
+        makers: dict[int | None, Role | None] = {}  # a project has few invite makers: one look each
         for invite, name in rows.all():
-            backed = await _backed(uow, invite) if invite_state(invite, now) == "active" else True
+            backed = True
+            if invite_state(invite, now) == "active":
+                if invite.created_by not in makers:
+                    makers[invite.created_by] = await _maker_role(uow, project_id, invite.created_by)
+                backed = policy.invite_backed_by(makers[invite.created_by], Role(invite.role))
             state = invite_state(invite, now, backed)
             ended = _ended_at(invite, state)
             if state == "active" or ended is None or ended > now - RECENTLY_ENDED:

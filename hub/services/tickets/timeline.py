@@ -16,7 +16,7 @@ from hub.adapters.db.uow import UnitOfWork
 from hub.domain.events import COMMENT_EVENTS
 from hub.domain.identity import Actor
 from hub.services.policy import Action, can_see_event
-from hub.services.projects.activity import check_page
+from hub.services.projects.activity import as_event, check_page
 from hub.services.tickets.tickets import visible_ticket
 from hub.services.views import iso
 
@@ -94,18 +94,7 @@ async def _page(
     time, see `activity._page`)."""
     current, archived = page_queries(project_id, ticket_id, before, limit)
     found = list(await session.scalars(current))
-    for row in await session.scalars(archived):
-        found.append(
-            Event(
-                id=row.id,
-                project_id=row.project_id,
-                actor_id=row.actor_id,
-                type=row.type,
-                payload=row.payload,
-                created_at=row.created_at,
-                ticket_id=row.ticket_id,
-            )
-        )
+    found.extend(as_event(row) for row in await session.scalars(archived))
     found.sort(key=lambda e: e.id, reverse=True)
     return found[:limit]
 
